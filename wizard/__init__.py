@@ -1,0 +1,155 @@
+"""Ecommerce's Amazon integration: the onboarding wizard web app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, render_template, request
+from flask_wtf.csrf import CSRFError
+
+from wizard import config as config_module
+from wizard import db
+from wizard.extensions import csrf, htmx
+from wizard.security import PUBLIC, access_level, can_manage, current_user
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create the web app: defaults, then the environment, then ``test_config``."""
+    app = Flask(__name__)
+    app.config.from_mapping(config_module.from_environment())
+    app.config.from_prefixed_env()
+    if test_config:
+        app.config.update(test_config)
+    config_module.check_production_safety(app.config)
+    _configure_flask(app)
+    db.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    _register_blueprints(app)
+    _configure_access(app)
+    _configure_security_headers(app)
+    _configure_templates(app)
+    _configure_errors(app)
+    _register_cli(app)
+    return app
+
+
+def _configure_flask(app: Flask) -> None:
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the token lives as long as the session
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",  # Lax, so the OAuth callback (a top-level GET from Amazon) signs in
+        SESSION_COOKIE_SECURE=bool(app.config["SESSION_COOKIE_SECURE"]),
+        PREFERRED_URL_SCHEME="https" if app.config["SESSION_COOKIE_SECURE"] else "http",
+    )
+    app.jinja_env.undefined = __import__("jinja2").StrictUndefined
+
+
+def _register_blueprints(app: Flask) -> None:
+    from wizard import auth, home
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)
+
+
+def _configure_access(app: Flask) -> None:
+    """Refuse any route that did not declare who may use it: secure by default."""
+
+    @app.before_request
+    def _require_declared_access() -> None:
+        if request.endpoint in (None, "static"):
+            return
+        view = app.view_functions.get(request.endpoint)
+        if view is None or access_level(view) is None:
+            from flask import abort
+
+            abort(403)
+
+
+def _configure_security_headers(app: Flask) -> None:
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        seller_central = app.config["AMAZON_SELLER_CENTRAL_URL"].rstrip("/")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'; "
+            f"form-action 'self' {seller_central}",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        # Pages can carry an OAuth state in their URL; never leak it to another site.
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "unsafe-none")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+
+def _configure_templates(app: Flask) -> None:
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        from wizard.banner import connection_banner
+
+        user = current_user()
+        return {
+            "current_user": user,
+            "can_manage": can_manage(),
+            "banner": connection_banner() if user else None,
+            "nav_items": _nav_items(app) if user else [],
+        }
+
+
+#: The main menu: (endpoint, label). Items whose blueprint is not registered are left out.
+NAV = [
+    ("home.index", "Home"),
+    ("connect.index", "Integrations: Amazon"),
+    ("amazon_settings.index", "Amazon settings"),
+    ("catalog.index", "Catalog"),
+    ("sync.index", "Sync"),
+]
+
+
+def _nav_items(app: Flask) -> list[dict[str, Any]]:
+    from flask import url_for
+
+    items = []
+    for endpoint, label in NAV:
+        if endpoint in app.view_functions:
+            blueprint = endpoint.split(".")[0]
+            items.append({"url": url_for(endpoint), "label": label,
+                          "active": request.blueprint == blueprint})
+    return items
+
+
+def _configure_errors(app: Flask) -> None:
+    def _error(status: int, title: str, message: str) -> tuple[str, int]:
+        return render_template("error.html", status=status, title=title, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_exc: CSRFError) -> tuple[str, int]:
+        return _error(400, "Your form expired",
+                      "For your security the form expired. Reload the page and try again; nothing was saved.")
+
+    @app.errorhandler(401)
+    def _unauthorized(_exc: Exception) -> tuple[str, int]:
+        return _error(401, "Please sign in", "Your session ended. Sign in again to continue.")
+
+    @app.errorhandler(403)
+    def _forbidden(_exc: Exception) -> tuple[str, int]:
+        return _error(403, "Admin or manager access needed",
+                      "Only admins and managers can change the Amazon integration. "
+                      "Ask an admin of your Ecommerce account to do this, or to give you manager access.")
+
+    @app.errorhandler(404)
+    def _not_found(_exc: Exception) -> tuple[str, int]:
+        return _error(404, "Page not found", "This page does not exist. Use the menu to find your way.")
+
+
+def _register_cli(app: Flask) -> None:
+    from wizard import cli
+
+    cli.init_app(app)
+
+
+__all__ = ["PUBLIC", "create_app"]
