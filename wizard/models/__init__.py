@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from wizard.models.accounts import Account, OAuthState, Role, User
+from wizard.models.catalog import AmazonSettings, ApiToken, Product, SettingsVersion
 from wizard.models.connection import Connection, ConnectionStatus
 
-__all__ = ["Account", "Connection", "ConnectionStatus", "OAuthState", "Role", "User"]
+__all__ = [
+    "Account", "AmazonSettings", "ApiToken", "Connection", "ConnectionStatus", "OAuthState", "Product",
+    "Role", "SettingsVersion", "User",
+]

@@ -1,0 +1,249 @@
+"""The rules engine: what quantity and price Amazon should show for a product, and why.
+
+Pure: no I/O, no database. The settings page's impact preview, the catalog page and the sync worker all
+call it, so the web and the worker can never disagree. The rule itself is written once, in
+:func:`outcome_conditions`, as an ordered list of comparisons that work on plain ints (``decide``) and on SQL
+column expressions alike (the preview's aggregates in ``wizard.preview`` build ``CASE`` expressions from the
+very same list).
+
+The guide's rule (Settings > Amazon):
+
+* **Marketplace Inventory Buffer** is a *gate*: a product is in stock on Amazon only with at least this many
+  units available; below it Amazon shows 0. It is never subtracted from the stock.
+* **Inventory Ceiling** is a *cap*: past the gate, at most this many units are advertised.
+* **Minimum Price Threshold**: products priced below it are kept off Amazon entirely, quantity 0 and no
+  price, also with Disable Pricing on.
+* **Disable Pricing**: never send a price; inventory is still sent, and still gated by the threshold.
+
+So: quantity = ``min(available, ceiling)`` if ``available >= buffer`` and the price passes the threshold,
+else 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wizard.models.catalog import AmazonSettings
+
+# Reason codes, from the first that applies to the last; the catalog filters and the preview use them too.
+BELOW_PRICE_THRESHOLD = "below_price_threshold"
+OUT_OF_STOCK = "out_of_stock"
+BELOW_BUFFER = "below_buffer"
+CAPPED = "capped"
+IN_STOCK = "in_stock"
+#: Only for :func:`removed_product_update`: the SKU left the catalog while Amazon still showed stock.
+REMOVED_FROM_CATALOG = "removed_from_catalog"
+
+#: Plain-language labels for each outcome, for filters and badges.
+REASON_LABELS: dict[str, str] = {
+    IN_STOCK: "In stock on Amazon",
+    CAPPED: "Capped by the ceiling",
+    BELOW_BUFFER: "Gated by the buffer",
+    OUT_OF_STOCK: "Out of stock",
+    BELOW_PRICE_THRESHOLD: "Below the price threshold",
+    REMOVED_FROM_CATALOG: "Removed from the catalog",
+}
+
+# Update priorities: stock-outs and decreases go to Amazon first, then increases, then price-only changes.
+PRIORITY_STOCK_OUT = 0
+PRIORITY_DECREASE = 1
+PRIORITY_INCREASE = 2
+PRIORITY_PRICE = 3
+
+
+def format_usd(cents: int) -> str:
+    """Format integer cents as US dollars: 1999 -> "$19.99"."""
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(cents), 100)
+    return f"{sign}${whole:,}.{part:02d}"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The four settings of Settings > Amazon, as plain values."""
+
+    inventory_buffer: int = 0
+    inventory_ceiling: int | None = None
+    min_price_cents: int = 0
+    disable_pricing: bool = False
+
+    def __post_init__(self) -> None:
+        if self.inventory_buffer < 0:
+            raise ValueError("inventory_buffer must be 0 or more")
+        if self.inventory_ceiling is not None and self.inventory_ceiling < 0:
+            raise ValueError("inventory_ceiling must be 0 or more, or None")
+        if self.min_price_cents < 0:
+            raise ValueError("min_price_cents must be 0 or more")
+
+    @classmethod
+    def from_settings(cls, settings: AmazonSettings | None) -> Rules:
+        """Return the rules of saved settings; ``None`` (never saved) gives the defaults."""
+        if settings is None:
+            return cls()
+        return cls(
+            inventory_buffer=settings.inventory_buffer,
+            inventory_ceiling=settings.inventory_ceiling,
+            min_price_cents=settings.min_price_cents,
+            disable_pricing=settings.disable_pricing,
+        )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Rules:
+        """Return the rules stored by :meth:`as_dict` (settings history)."""
+        ceiling = data.get("inventory_ceiling")
+        return cls(
+            inventory_buffer=int(data.get("inventory_buffer", 0)),
+            inventory_ceiling=None if ceiling is None else int(ceiling),
+            min_price_cents=int(data.get("min_price_cents", 0)),
+            disable_pricing=bool(data.get("disable_pricing", False)),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the rules as a JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What Amazon should show for one product under some rules."""
+
+    quantity: int
+    #: The price to send, or None to send no price.
+    price_cents: int | None
+    reason: str
+    #: One plain sentence: "5 available, below the buffer of 6 → 0".
+    explanation: str
+    #: False when the price threshold keeps the product off Amazon.
+    listed: bool
+
+    @property
+    def in_stock(self) -> bool:
+        """Return whether Amazon shows the product as buyable."""
+        return self.quantity > 0
+
+
+@dataclass(frozen=True)
+class Update:
+    """What to send to Amazon for one SKU; a None field means "do not send that attribute"."""
+
+    quantity: int | None
+    price_cents: int | None
+    reason: str
+    explanation: str
+    #: Send order: PRIORITY_STOCK_OUT, PRIORITY_DECREASE, PRIORITY_INCREASE, then PRIORITY_PRICE.
+    priority: int = PRIORITY_INCREASE
+
+
+def outcome_conditions(rules: Rules, available: Any, price_cents: Any) -> list[tuple[str, Any]]:
+    """Return the rule as ordered ``(reason, condition)`` pairs; the first true condition wins, else in stock.
+
+    ``available`` and ``price_cents`` may be ints (then the conditions are bools) or SQL column expressions
+    (then they are SQL conditions for a ``CASE``). This is the single definition of the rule: :func:`decide`
+    and the preview's SQL both evaluate it, and a property test checks they agree.
+    """
+    conditions: list[tuple[str, Any]] = [
+        # The threshold comes first: below it the product is off Amazon whatever its stock.
+        (BELOW_PRICE_THRESHOLD, price_cents < rules.min_price_cents),
+        (OUT_OF_STOCK, available <= 0),
+        (BELOW_BUFFER, available < rules.inventory_buffer),
+    ]
+    if rules.inventory_ceiling is not None:
+        conditions.append((CAPPED, available > rules.inventory_ceiling))
+    return conditions
+
+
+def quantity_for(reason: str, available: Any, rules: Rules) -> Any:
+    """Return the quantity an outcome advertises (an int, or the ``available`` expression)."""
+    if reason == IN_STOCK:
+        return available
+    if reason == CAPPED:
+        return rules.inventory_ceiling
+    return 0
+
+
+def _outcome(available: int, price_cents: int, rules: Rules) -> str:
+    for reason, condition in outcome_conditions(rules, available, price_cents):
+        if condition:
+            return reason
+    return IN_STOCK
+
+
+def decide(available: int, price_cents: int, rules: Rules) -> Decision:
+    """Decide the quantity and price Amazon should show for one product, with the reason and a sentence."""
+    available = max(available, 0)
+    reason = _outcome(available, price_cents, rules)
+    quantity = int(quantity_for(reason, available, rules))
+    listed = reason != BELOW_PRICE_THRESHOLD
+    explanation = _explain(reason, available, price_cents, quantity, rules)
+    price: int | None = price_cents
+    if not listed or rules.disable_pricing:
+        price = None
+    elif price_cents <= 0:
+        # Amazon rejects a zero price; send the stock and leave the price on Amazon as it is.
+        price = None
+        explanation += "; a $0.00 price is not sent"
+    if listed and rules.disable_pricing:
+        explanation += "; price not sent (Disable Pricing is on)"
+    return Decision(quantity=quantity, price_cents=price, reason=reason, explanation=explanation,
+                    listed=listed)
+
+
+def _explain(reason: str, available: int, price_cents: int, quantity: int, rules: Rules) -> str:
+    if reason == BELOW_PRICE_THRESHOLD:
+        return (f"Price {format_usd(price_cents)} is below the minimum price threshold of "
+                f"{format_usd(rules.min_price_cents)} → kept off Amazon (0, no price)")
+    if reason == OUT_OF_STOCK:
+        return "0 available → 0"
+    if reason == BELOW_BUFFER:
+        return f"{available} available, below the buffer of {rules.inventory_buffer} → 0"
+    gate = f"buffer of {rules.inventory_buffer} met" if rules.inventory_buffer else "no buffer"
+    if reason == CAPPED:
+        ceiling = rules.inventory_ceiling
+        return f"{available} available, {gate}, capped by the ceiling of {ceiling} → {quantity}"
+    return f"{available} available, {gate} → {quantity}"
+
+
+def plan_update(decision: Decision, last_quantity: int | None, last_price_cents: int | None, *,
+                pricing_disabled: bool) -> Update | None:
+    """Return what to send for one SKU given what Amazon last *accepted*, or None when nothing changed.
+
+    ``last_*`` is None when that attribute was never accepted by Amazon for this SKU.
+
+    Quantity: sent whenever it differs from the last accepted one. A SKU never sent gets its quantity sent
+    even when it is 0: the listing may exist on Amazon with a stale quantity (set in Seller Central or by a
+    previous tool), and silence would leave that stock live and oversell. It costs one message per such SKU,
+    once; after Amazon accepts it, ``last_quantity`` is 0 and nothing more is sent. A SKU that was in stock
+    and no longer qualifies therefore always gets an explicit 0, never silence.
+
+    Price: sent only when pricing is enabled, the product is listed (at or above the threshold), there is a
+    price to send, and it differs from the last accepted one.
+    """
+    quantity: int | None = decision.quantity if decision.quantity != last_quantity else None
+    price: int | None = None
+    if (not pricing_disabled and decision.listed and decision.price_cents is not None
+            and decision.price_cents != last_price_cents):
+        price = decision.price_cents
+    if quantity is None and price is None:
+        return None
+    if quantity is None:
+        priority = PRIORITY_PRICE
+    elif quantity == 0:
+        priority = PRIORITY_STOCK_OUT
+    elif last_quantity is not None and quantity < last_quantity:
+        priority = PRIORITY_DECREASE
+    else:
+        priority = PRIORITY_INCREASE
+    return Update(quantity=quantity, price_cents=price, reason=decision.reason,
+                  explanation=decision.explanation, priority=priority)
+
+
+def removed_product_update(last_quantity: int | None) -> Update | None:
+    """Return a quantity 0 for a SKU deleted from the catalog that Amazon still shows in stock, else None."""
+    if last_quantity is None or last_quantity <= 0:
+        return None
+    return Update(quantity=0, price_cents=None, reason=REMOVED_FROM_CATALOG,
+                  explanation=f"No longer in the catalog; Amazon showed {last_quantity} → 0",
+                  priority=PRIORITY_STOCK_OUT)
