@@ -1,14 +1,22 @@
-"""Demo data for ``make run``: one merchant account with an admin, a manager and a staff user."""
+"""Demo data for ``make run``.
+
+Two merchant accounts: "Demo Outfitters" (admin, manager and staff users; not connected, so a new user can walk
+through the wizard) and "Second Street Goods", already connected to a sandbox seller when ``bin/dev`` passes a
+refresh token it obtained from the sandbox, so a scheduled sync lands in the sandbox within a minute of start.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from sqlmodel import Session, select
 
 from wizard.accounts import create_user
-from wizard.models import Account, Role, User
+from wizard.crypto import TokenCipher
+from wizard.models import Account, Connection, ConnectionStatus, Role, User
+from wizard.models.base import utcnow
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed to the developer on purpose
 DEMO_ACCOUNT = "Demo Outfitters"
@@ -17,17 +25,63 @@ DEMO_USERS = [
     (Role.MANAGER, "manager@demo.example", "Morgan Manager"),
     (Role.STAFF, "staff@demo.example", "Sam Staff"),
 ]
+CONNECTED_ACCOUNT = "Second Street Goods"
+CONNECTED_USERS = [(Role.ADMIN, "admin@second.example", "Riley Second")]
+
+
+def _account(session: Session, name: str, users: list[tuple[Role, str, str]]) -> Account:
+    account = session.exec(select(Account).where(Account.name == name)).first()
+    if account is None:
+        account = Account(name=name)
+        session.add(account)
+        session.flush()
+    for role, email, user_name in users:
+        if session.exec(select(User).where(User.email == email)).first() is None:
+            create_user(session, account, email=email, name=user_name, password=DEMO_PASSWORD, role=role)
+    return account
+
+
+def _connect(session: Session, account: Account, config: Mapping[str, Any], seller_id: str,
+             refresh_token: str) -> None:
+    """Store a sandbox grant on the account, as a completed wizard would."""
+    assert account.id is not None
+    connection = session.exec(select(Connection).where(Connection.account_id == account.id)).first()
+    if connection is None:
+        connection = Connection(account_id=account.id)
+    now = utcnow()
+    connection.status = ConnectionStatus.CONNECTED
+    connection.selling_partner_id = seller_id
+    connection.refresh_token_encrypted = TokenCipher(config["TOKEN_ENCRYPTION_KEYS"]).encrypt(refresh_token)
+    connection.authorized_at = now
+    connection.verified_at = now
+    connection.selling_plan = "PROFESSIONAL"
+    connection.us_participating = True
+    connection.store_name = CONNECTED_ACCOUNT
+    connection.updated_at = now
+    account.prerequisites_acknowledged_at = account.prerequisites_acknowledged_at or now
+    session.add(connection)
+    session.add(account)
 
 
 def load(session: Session, config: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Create the demo account and users if missing; return (role, email) sign-ins."""
-    account = session.exec(select(Account).where(Account.name == DEMO_ACCOUNT)).first()
-    if account is None:
-        account = Account(name=DEMO_ACCOUNT)
-        session.add(account)
-        session.flush()
-    for role, email, name in DEMO_USERS:
-        if session.exec(select(User).where(User.email == email)).first() is None:
-            create_user(session, account, email=email, name=name, password=DEMO_PASSWORD, role=role)
+    """Create the demo accounts and users if missing; return (role, email) sign-ins."""
+    demo = _account(session, DEMO_ACCOUNT, DEMO_USERS)
+    second = _account(session, CONNECTED_ACCOUNT, CONNECTED_USERS)
+    seller = os.environ.get("DEMO_PRECONNECTED_SELLER")
+    refresh_token = os.environ.get("DEMO_PRECONNECTED_REFRESH_TOKEN")
+    if seller and refresh_token:
+        _connect(session, second, config, seller, refresh_token)
     session.commit()
-    return [(role.value, email) for role, email, _ in DEMO_USERS]
+    _load_catalogs(session, [demo, second])
+    session.commit()
+    return [(role.value, email) for role, email, _ in DEMO_USERS + CONNECTED_USERS]
+
+
+def _load_catalogs(session: Session, accounts: list[Account]) -> None:
+    """Give each demo account a realistic catalog (see ``demo_catalog``)."""
+    try:
+        from wizard.demo_catalog import load_catalog
+    except ImportError:  # the catalog module arrives with the catalog feature
+        return
+    for account in accounts:
+        load_catalog(session, account)

@@ -1,0 +1,46 @@
+# Two commands matter: `make run` (the whole system with demo data) and `make test` (the whole test suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HTMX := wizard/static/vendor/htmx.min.js
+
+.PHONY: run test setup deps test-deps lint typecheck bench migration clean
+
+run: setup ## Start web, worker, scheduler, sandbox (and Redis if REDIS_URL is unset) with demo data
+	$(BIN)/python bin/dev
+
+test: setup test-deps ## Install what the tests need (Redis, Chromium) and run the whole suite
+	$(BIN)/python -m pytest
+
+setup: $(VENV)/.installed $(HTMX)
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+$(HTMX): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(dir $(HTMX))
+	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+
+test-deps: ## Debian packages for the tests: redis-server and chromium (skipped when present)
+	bin/install-test-deps
+
+lint: setup
+	$(BIN)/ruff check wizard jobs sandbox tests bench
+
+typecheck: setup
+	$(BIN)/mypy wizard jobs sandbox
+
+bench: setup
+	$(BIN)/python bench/bench_settings_catalog.py
+	$(BIN)/python bench/bench_sync.py
+
+migration: setup ## Autogenerate a migration after changing models: make migration m="what changed"
+	$(BIN)/python -c "from alembic import command; from wizard.migrate import alembic_config as c; \
+	import os; command.revision(c(os.environ.get('DATABASE_URL','sqlite:///var/migrate.sqlite')), message='$(m)', autogenerate=True)"
+
+clean:
+	rm -rf $(VENV) node_modules $(dir $(HTMX)) var .pytest_cache
