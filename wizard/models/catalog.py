@@ -1,9 +1,11 @@
-"""The merchant's catalog, the Amazon inventory and pricing settings, their history, and API tokens."""
+"""The merchant's catalog, the Amazon inventory and pricing settings, their history, and API tokens.
+
+Times are naive UTC (``NaiveDatetime``): SQLModel maps a plain ``datetime`` to a column refusing naive values.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-
+from pydantic import NaiveDatetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -32,7 +34,7 @@ class Product(SQLModel, table=True):
     available: int = Field(default=0, ge=0)
     #: The merchant's price in USD cents, never negative.
     price_cents: int = Field(default=0, ge=0)
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class AmazonSettings(SQLModel, table=True):
@@ -50,7 +52,7 @@ class AmazonSettings(SQLModel, table=True):
     #: Never send prices (a repricing tool sets them); inventory is still sent.
     disable_pricing: bool = False
     #: None until the merchant saved once; the wizard's step 4 is done when set.
-    saved_at: datetime | None = None
+    saved_at: NaiveDatetime | None = None
     saved_by_user_id: int | None = Field(default=None, foreign_key="user.id")
 
 
@@ -61,7 +63,7 @@ class SettingsVersion(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
     user_id: int | None = Field(default=None, foreign_key="user.id")
     #: JSON of the four settings (``wizard.rules.Rules.as_dict``); ``before`` is null for the first save.
     before: str | None = None
@@ -83,7 +85,7 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, index=True)
     #: The first characters of the token, shown so people can tell tokens apart.
     prefix: str = Field(max_length=16)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
     created_by_user_id: int | None = Field(default=None, foreign_key="user.id")
-    revoked_at: datetime | None = None
-    last_used_at: datetime | None = None
+    revoked_at: NaiveDatetime | None = None
+    last_used_at: NaiveDatetime | None = None
