@@ -21,8 +21,10 @@ else 0.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -59,6 +61,40 @@ def format_usd(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     whole, part = divmod(abs(cents), 100)
     return f"{sign}${whole:,}.{part:02d}"
+
+
+_PLAIN_USD = re.compile(r"(\d+)(?:\.(\d{1,2}))?")
+#: The largest price we accept anywhere (form, CSV, API): a typo guard, far above any real product.
+MAX_PRICE_CENTS = 100_000_000
+
+
+def parse_usd(text: str) -> int:
+    """Parse US dollars ("19.99", "$5", "0.5") into cents; raise ``ValueError`` with a plain message."""
+    plain = _PLAIN_USD.fullmatch(text)
+    if plain:  # the common case, kept fast for 100,000-row imports
+        cents = int(plain.group(1)) * 100 + int((plain.group(2) or "").ljust(2, "0"))
+        if cents > MAX_PRICE_CENTS:
+            raise ValueError(f"Enter {format_usd(MAX_PRICE_CENTS)} or less.")
+        return cents
+    cleaned = text.strip().removeprefix("$").strip()
+    if not cleaned:
+        raise ValueError("Enter an amount in US dollars, like 19.99.")
+    if "," in cleaned:
+        raise ValueError("Use a dot for cents and no thousands separators, like 1299.00.")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError("Enter an amount in US dollars, like 19.99 (digits and a dot only).") from None
+    if not amount.is_finite() or "e" in cleaned.lower():
+        raise ValueError("Enter an amount in US dollars, like 19.99 (digits and a dot only).")
+    if amount < 0:
+        raise ValueError("The amount can't be negative.")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError("Use at most 2 decimal places (whole cents), like 4.99.")
+    cents = int(amount * 100)
+    if cents > MAX_PRICE_CENTS:
+        raise ValueError(f"Enter {format_usd(MAX_PRICE_CENTS)} or less.")
+    return cents
 
 
 @dataclass(frozen=True)
