@@ -1,0 +1,308 @@
+"""All sandbox state, in memory, behind one lock (the server runs threaded)."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sandbox.sellers import SELLERS
+
+#: "An LWA authorization code expires after five minutes." Real minutes: codes ignore the time scale.
+CODE_LIFETIME = 300.0
+ACCESS_TOKEN_LIFETIME = 3600
+PRESIGNED_URL_LIFETIME = 300
+MAX_VIOLATIONS = 500
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """Format a time as ISO 8601 with a ``Z`` suffix, as Amazon does."""
+    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass
+class AuthCode:
+    """An ``spapi_oauth_code``: single use, valid five minutes."""
+
+    seller_id: str
+    redirect_uri: str | None
+    created: float
+    used: bool = False
+
+
+@dataclass
+class Grant:
+    """A refresh token: one authorization of the app by a seller."""
+
+    seller_id: str
+    created_at: datetime
+    revoked: bool = False
+
+
+@dataclass
+class AccessToken:
+    """An ``Atza|`` token, valid one hour."""
+
+    seller_id: str
+    refresh_token: str
+    expires: float
+
+
+@dataclass
+class Document:
+    """A feed document on the sandbox's fake S3: an upload slot or a processing report."""
+
+    id: str
+    seller_id: str
+    content_type: str
+    kind: str  # "input" or "result"
+    created: float
+    content: bytes | None = None
+    compressed: bool = False
+
+
+@dataclass
+class Feed:
+    """One createFeed submission and its processing state."""
+
+    id: str
+    seller_id: str
+    feed_type: str
+    marketplace_ids: list[str]
+    input_document_id: str
+    created_at: datetime
+    status: str = "IN_QUEUE"
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    result_document_id: str | None = None
+    content_sha256: str | None = None
+    messages: int = 0
+    ready_at: float | None = None  # monotonic time the current phase ends
+    summary: dict[str, int] | None = None
+
+    def as_model(self) -> dict[str, Any]:
+        """Return the ``Feed`` object of the Feeds API model."""
+        body: dict[str, Any] = {"feedId": self.id, "feedType": self.feed_type, "marketplaceIds": self.marketplace_ids,
+                                "createdTime": iso(self.created_at), "processingStatus": self.status}
+        if self.started_at:
+            body["processingStartTime"] = iso(self.started_at)
+        if self.ended_at:
+            body["processingEndTime"] = iso(self.ended_at)
+        if self.result_document_id and self.status == "DONE":
+            body["resultFeedDocumentId"] = self.result_document_id
+        return body
+
+
+@dataclass
+class Listing:
+    """What the seller's Amazon listing holds for one SKU."""
+
+    quantity: int | None = None
+    price: Decimal | None = None
+    updated_at: datetime | None = None
+    feed_id: str | None = None
+
+
+@dataclass
+class Fault:
+    """Failures to inject into one operation."""
+
+    throttle: bool = False
+    fail_next: int = 0
+    status: int = 500
+
+
+class TokenBucket:
+    """Amazon's usage plan: ``rate`` tokens per second refill a bucket of ``burst``."""
+
+    def __init__(self, rate: float, burst: int, now: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.updated = now
+
+    def take(self, now: float, scale: float) -> bool:
+        """Consume one token if there is one; the time scale speeds up the refill."""
+        self.tokens = min(float(self.burst), self.tokens + (now - self.updated) * self.rate * scale)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+@dataclass
+class AppRegistration:
+    """Our app as registered in the developer console: IDs, secret, redirect URIs and Login URI."""
+
+    app_id: str
+    client_id: str
+    client_secret: str
+    draft: bool
+    redirect_uris: list[str]
+    login_uri: str
+
+
+class Store:
+    """The sandbox's whole state. Every method that touches it holds ``lock``."""
+
+    def __init__(self, registration: AppRegistration, *, time_scale: float, processing_delay: float) -> None:
+        self.lock = threading.RLock()
+        #: Notified when the feed processor has something new to look at.
+        self.changed = threading.Condition(self.lock)
+        self.registration = registration
+        self.default_time_scale = time_scale
+        self.default_processing_delay = processing_delay
+        self.reset()
+
+    def reset(self) -> None:
+        """Return to a fresh state, keeping the app registration."""
+        with self.lock:
+            self.generation = getattr(self, "generation", 0) + 1
+            self.time_scale = self.default_time_scale
+            self.processing_delay = self.default_processing_delay
+            self.paused = False
+            self.codes: dict[str, AuthCode] = {}
+            self.grants: dict[str, Grant] = {}
+            self.access_tokens: dict[str, AccessToken] = {}
+            self.amazon_states: dict[str, tuple[str, bool, float]] = {}  # seller, used, created
+            self.revoked_sellers: set[str] = set()
+            self.documents: dict[str, Document] = {}
+            self.feeds: dict[str, Feed] = {}
+            self.listings: dict[str, dict[str, Listing]] = {sid: {} for sid in SELLERS}
+            self.applied: list[tuple[str, str, int, str]] = []  # (seller, feedId, messageId, sku)
+            self.violations: list[dict[str, Any]] = []
+            self.calls: Counter[str] = Counter()
+            self.throttled: Counter[str] = Counter()
+            self.failures_injected = 0
+            self.faults: dict[str, Fault] = {}
+            self.buckets: dict[tuple[str, str], TokenBucket] = {}
+            self.next_feed_number = 50001000001
+            self.changed.notify_all()
+
+    # ---- violations and counters ----------------------------------------------------------------------
+
+    def violation(self, operation: str, detail: str) -> None:
+        """Record a request that does not follow Amazon's documented contract."""
+        with self.lock:
+            if len(self.violations) < MAX_VIOLATIONS:
+                self.violations.append({"operation": operation, "detail": detail, "at": iso(utcnow())})
+
+    def count_call(self, operation: str) -> None:
+        """Count one call to ``operation``."""
+        with self.lock:
+            self.calls[operation] += 1
+
+    def take_fault(self, operation: str) -> int | None:
+        """Return the status to fail this call with (429 for a throttle), or None to proceed."""
+        with self.lock:
+            fault = self.faults.get(operation)
+            if fault is None:
+                return None
+            if fault.throttle:
+                self.failures_injected += 1
+                return 429
+            if fault.fail_next > 0:
+                fault.fail_next -= 1
+                self.failures_injected += 1
+                return fault.status
+            return None
+
+    def allow(self, seller_id: str, bucket: str, rate: float, burst: int) -> bool:
+        """Take a token from the seller's bucket for ``bucket``; False means throttle."""
+        now = time.monotonic()
+        with self.lock:
+            key = (seller_id, bucket)
+            if key not in self.buckets:
+                self.buckets[key] = TokenBucket(rate, burst, now)
+            return self.buckets[key].take(now, self.time_scale)
+
+    # ---- authorization ------------------------------------------------------------------------------------
+
+    def issue_code(self, seller_id: str, redirect_uri: str | None) -> str:
+        """Create an authorization code for the seller's consent."""
+        code = "AN" + secrets.token_urlsafe(18)
+        with self.lock:
+            self.codes[code] = AuthCode(seller_id, redirect_uri, time.time())
+        return code
+
+    def issue_grant(self, seller_id: str) -> str:
+        """Create a refresh token (an authorization); a revoked seller becomes authorized again."""
+        token = "Atzr|" + secrets.token_urlsafe(96)
+        with self.lock:
+            self.grants[token] = Grant(seller_id, utcnow())
+            self.revoked_sellers.discard(seller_id)
+        return token
+
+    def issue_access_token(self, refresh_token: str) -> str:
+        """Create an access token for a valid grant."""
+        token = "Atza|" + secrets.token_urlsafe(96)
+        with self.lock:
+            grant = self.grants[refresh_token]
+            self.access_tokens[token] = AccessToken(grant.seller_id, refresh_token,
+                                                    time.time() + ACCESS_TOKEN_LIFETIME)
+        return token
+
+    def seller_for_access_token(self, token: str) -> str | None:
+        """Return the seller of a valid, unexpired, unrevoked access token."""
+        with self.lock:
+            found = self.access_tokens.get(token)
+            if found is None or found.expires <= time.time():
+                return None
+            grant = self.grants.get(found.refresh_token)
+            if grant is None or grant.revoked:
+                return None
+            return found.seller_id
+
+    def revoke(self, seller_id: str) -> None:
+        """Revoke every grant of the seller (as "Remove app" in Manage Your Apps does)."""
+        with self.lock:
+            for grant in self.grants.values():
+                if grant.seller_id == seller_id:
+                    grant.revoked = True
+            self.revoked_sellers.add(seller_id)
+
+    def restore(self, seller_id: str) -> None:
+        """Undo a revocation: the seller's grants work again."""
+        with self.lock:
+            for grant in self.grants.values():
+                if grant.seller_id == seller_id:
+                    grant.revoked = False
+            self.revoked_sellers.discard(seller_id)
+
+    def authorization_status(self, seller_id: str) -> str:
+        """Return "authorized", "revoked" or "not authorized" for the Manage Your Apps page."""
+        with self.lock:
+            grants = [g for g in self.grants.values() if g.seller_id == seller_id]
+            if any(not g.revoked for g in grants):
+                return "authorized"
+            if grants or seller_id in self.revoked_sellers:
+                return "revoked"
+            return "not authorized"
+
+    # ---- feeds ---------------------------------------------------------------------------------------------
+
+    def new_feed_id(self) -> str:
+        """Return the next numeric feed ID, as Amazon's feed IDs look."""
+        with self.lock:
+            number = self.next_feed_number
+            self.next_feed_number += 1
+            return str(number)
+
+    def listing_view(self, seller_id: str) -> dict[str, dict[str, Any]]:
+        """Return the seller's listings as plain JSON values (price as a 2-decimal string)."""
+        with self.lock:
+            return {sku: {"quantity": item.quantity,
+                          "price": None if item.price is None else f"{item.price:.2f}",
+                          "updated_at": iso(item.updated_at), "feed_id": item.feed_id}
+                    for sku, item in sorted(self.listings.get(seller_id, {}).items())}
