@@ -98,12 +98,12 @@ def _configure_security_headers(app: Flask) -> None:
 
 def get_store() -> Store:
     """Return the current app's store."""
-    return current_app.extensions["sandbox_store"]  # type: ignore[no-any-return]
+    return current_app.extensions["sandbox_store"]
 
 
 def get_models() -> Models:
     """Return the current app's loaded Amazon models."""
-    return current_app.extensions["sandbox_models"]  # type: ignore[no-any-return]
+    return current_app.extensions["sandbox_models"]
 
 
 def public_url() -> str:

@@ -1,4 +1,4 @@
-"""The sandbox's own controls (not part of Amazon): a JSON API for tests and an overview page for developers."""
+"""The sandbox's own controls (not part of Amazon): a JSON API for tests, an overview page for developers."""
 
 from __future__ import annotations
 
@@ -202,7 +202,8 @@ def overview() -> str:
     store = get_store()
     refresh = request.args.get("refresh", "")
     with store.lock:
-        sellers = [{"seller": s, "status": store.authorization_status(s.id), "listings": store.listing_view(s.id)}
+        sellers = [{"seller": s, "status": store.authorization_status(s.id),
+                    "listings": store.listing_view(s.id)}
                    for s in SELLERS.values()]
         feeds = list(reversed(store.feeds.values()))[:20]
         context = {

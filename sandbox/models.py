@@ -74,7 +74,7 @@ class Models:
         schema = json.loads((self.directory / name).read_text())
         cls = validator_for(schema, default=Draft7Validator)  # the schema's own $schema draft
         cls.check_schema(schema)
-        return cls(schema)  # type: ignore[no-any-return]
+        return cls(schema)
 
     def _load_api(self, model: dict[str, Any]) -> None:
         definitions = model.get("definitions", {})

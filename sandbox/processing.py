@@ -1,4 +1,4 @@
-"""Feed processing in a background thread: IN_QUEUE → IN_PROGRESS → DONE (or FATAL), one feed at a time per seller.
+"""Process feeds in a background thread: IN_QUEUE → IN_PROGRESS → DONE (or FATAL), one per seller at a time.
 
 Each phase lasts ``processing_delay / time_scale`` seconds. A JSON_LISTINGS_FEED document is validated against
 Amazon's ``listings-feed-schema-v2.json``; each message then updates the seller's listing store or gets an
@@ -59,7 +59,8 @@ def gzip_json(value: Any) -> bytes:
     return gzip.compress(json.dumps(value).encode("utf-8"))
 
 
-def _issue(message_id: int, sku: str, code: str, message: str, attribute: str | None = None) -> dict[str, Any]:
+def _issue(message_id: int, sku: str, code: str, message: str,
+           attribute: str | None = None) -> dict[str, Any]:
     issue: dict[str, Any] = {"messageId": message_id, "sku": sku, "code": code, "severity": "ERROR",
                              "message": message}
     if attribute:
@@ -112,8 +113,9 @@ def _message(message: dict[str, Any]) -> tuple[Change | None, list[dict[str, Any
     if sku.startswith(UNKNOWN_SKU_PREFIX):
         return None, [_issue(message_id, sku, SKU_NOT_FOUND, "The SKU is not in your Amazon catalog")]
     if message.get("operationType") != "PATCH":
+        kind = message.get("operationType")
         return None, [_issue(message_id, sku, NOT_SUPPORTED,
-                             f"The sandbox only processes PATCH messages, not {message.get('operationType')}.")]
+                             f"The sandbox only processes PATCH messages, not {kind}.")]
     change, issues = Change(message_id, sku), []
     for patch in message.get("patches", []):
         path, op = patch.get("path"), patch.get("op")
@@ -149,11 +151,13 @@ def evaluate(content: bytes | None, feed: Feed, models: Models) -> Outcome:
         return outcome
     problems = errors_of(models.feed_schema, document)
     if problems:
-        outcome.violations.append(f"feed {feed.id} does not match listings-feed-schema-v2: " + "; ".join(problems))
+        outcome.violations.append(f"feed {feed.id} does not match listings-feed-schema-v2: "
+                                  + "; ".join(problems))
         outcome.fatal = True
         return outcome
     if document["header"]["sellerId"] != feed.seller_id:
-        outcome.violations.append(f"feed {feed.id}: header sellerId {document['header']['sellerId']} is not the "
+        sent = document["header"]["sellerId"]
+        outcome.violations.append(f"feed {feed.id}: header sellerId {sent} is not the "
                                   f"seller of the access token ({feed.seller_id})")
         outcome.fatal = True
         return outcome
@@ -275,9 +279,10 @@ class Processor:
 
 def init_app(app: Flask) -> None:
     """Attach the (not yet started) feed processor to the app."""
-    app.extensions["sandbox_processor"] = Processor(app.extensions["sandbox_store"], app.extensions["sandbox_models"])
+    app.extensions["sandbox_processor"] = Processor(app.extensions["sandbox_store"],
+                                                    app.extensions["sandbox_models"])
 
 
 def get_processor(app: Flask) -> Processor:
     """Return the app's feed processor."""
-    return app.extensions["sandbox_processor"]  # type: ignore[no-any-return]
+    return app.extensions["sandbox_processor"]

@@ -10,7 +10,8 @@ import secrets
 import time
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
 
 from sandbox import get_store, public_url
 from sandbox.sellers import SELLERS
@@ -46,7 +47,8 @@ def _csrf_token() -> str:
 def _check_csrf() -> None:
     sent = request.form.get("nonce", "")
     if not sent or not secrets.compare_digest(sent, str(session.get("csrf", ""))):
-        raise ConsentError("", "Your session has expired", "Start the authorization again from the application.")
+        raise ConsentError("", "Your session has expired",
+                           "Start the authorization again from the application.")
 
 
 def _check_request(registration: AppRegistration, application_id: str, version: str,

@@ -56,13 +56,13 @@ def _address(line: str, city: str, state: str, postal: str, country: str = "US")
 
 SELLERS: dict[str, Seller] = {s.id: s for s in (
     Seller("A1PROSELLERUS01", "Acme Outdoor Co", "PROFESSIONAL", "PRIVATE_LIMITED", (US,),
-           {"name": "Acme Outdoor Co LLC", "registeredBusinessAddress": _address("100 Trail Way", "Boulder", "CO",
-                                                                                "80302"),
+           {"name": "Acme Outdoor Co LLC",
+            "registeredBusinessAddress": _address("100 Trail Way", "Boulder", "CO", "80302"),
             "companyRegistrationNumber": "CO-20191234"},
            {"name": "Alex Rivera", "address": _address("100 Trail Way", "Boulder", "CO", "80302")}),
     Seller("A2PROSELLERUS02", "Second Street Goods", "PROFESSIONAL", "SOLE_PROPRIETORSHIP", (US,),
-           {"name": "Second Street Goods", "registeredBusinessAddress": _address("22 Second St", "Portland", "OR",
-                                                                                "97205"),
+           {"name": "Second Street Goods",
+            "registeredBusinessAddress": _address("22 Second St", "Portland", "OR", "97205"),
             "companyTaxIdentificationNumber": "93-1234567"},
            {"name": "Sam Lee", "address": _address("22 Second St", "Portland", "OR", "97205")}),
     Seller("A3INDIVIDUAL001", "Corner Crafts", "INDIVIDUAL", "INDIVIDUAL", (US,), None,

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, request
 from jsonschema import Draft4Validator
+from werkzeug.exceptions import HTTPException
 
 from sandbox import get_models, get_store, public_url
 from sandbox.models import Operation, errors_of, parse_parameter
@@ -41,9 +42,14 @@ UNAUTHORIZED = {"errors": [{"code": "Unauthorized", "message": "Access to reques
 QUOTA_EXCEEDED = {"errors": [{"code": "QuotaExceeded",
                               "message": "You exceeded your quota for the requested resource."}]}
 FAILURES = {
-    500: {"errors": [{"code": "InternalFailure", "message": "We encountered an internal error. Please try again."}]},
-    503: {"errors": [{"code": "ServiceUnavailable", "message": "Service temporarily unavailable. Please try again."}]},
+    500: {"errors": [{"code": "InternalFailure",
+                      "message": "We encountered an internal error. Please try again."}]},
+    503: {"errors": [{"code": "ServiceUnavailable",
+                      "message": "Service temporarily unavailable. Please try again."}]},
 }
+
+SIGNATURE_MISMATCH = ("The request signature we calculated does not match the signature you provided. "
+                      "Check your key and signing method.")
 
 View = Callable[..., tuple[int, Any]]
 
@@ -60,7 +66,7 @@ def _not_found(message: str) -> dict[str, Any]:
 
 
 def operation(operation_id: str) -> Callable[[View], Callable[..., Response]]:
-    """Serve ``operation_id`` of the loaded models with the view ``(seller_id, body, **path) -> (status, body)``."""
+    """Serve ``operation_id`` with a view ``(seller_id, body, **path) -> (status, body)``."""
 
     def decorate(view: View) -> Callable[..., Response]:
         @functools.wraps(view)
@@ -178,17 +184,18 @@ def _respond(store: Store, op: Operation, status: int, payload: Any, request_id:
 
 @bp.app_errorhandler(404)
 @bp.app_errorhandler(405)
-def _unknown_operation(error: Exception) -> Response | Exception:
-    """Answer unknown SP-API paths as Amazon does, and record them: our code must only call real operations."""
+def _unknown_operation(error: HTTPException) -> Response | HTTPException:
+    """Answer unknown SP-API paths with 404 and record them: our code must only call real operations."""
     if not request.path.startswith(("/sellers/", "/feeds/")):
         return error
-    get_store().violation("unknown", f"{request.method} {request.path} is not an operation the sandbox serves")
-    response = Response(json.dumps(_not_found("Resource not found.")), status=404, mimetype="application/json")
+    get_store().violation("unknown", f"{request.method} {request.path} is not an operation of the sandbox")
+    response = Response(json.dumps(_not_found("Resource not found.")), status=404,
+                        mimetype="application/json")
     response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
     return response
 
 
-# ---- Sellers API v1 -----------------------------------------------------------------------------------------
+# ---- Sellers API v1 --------------------------------------------------------------------------------
 
 
 @bp.get("/sellers/v1/marketplaceParticipations")
@@ -205,7 +212,7 @@ def account(seller_id: str, body: Any) -> tuple[int, Any]:
     return 200, {"payload": SELLERS[seller_id].account()}
 
 
-# ---- Feeds API 2021-06-30 -----------------------------------------------------------------------------------
+# ---- Feeds API 2021-06-30 --------------------------------------------------------------------------
 
 
 @bp.post("/feeds/2021-06-30/documents")
@@ -230,7 +237,8 @@ def create_feed(seller_id: str, body: dict[str, Any]) -> tuple[int, Any]:
     foreign = [m for m in body["marketplaceIds"] if m not in participating]
     if foreign:
         store.violation("createFeed", f"seller {seller_id} does not participate in {foreign}")
-        return 400, _invalid("Invalid marketplaceIds.", f"The seller does not participate in {', '.join(foreign)}.")
+        return 400, _invalid("Invalid marketplaceIds.",
+                             f"The seller does not participate in {', '.join(foreign)}.")
     with store.lock:
         document = store.documents.get(body["inputFeedDocumentId"])
         if document is None or document.seller_id != seller_id or document.kind != "input":
@@ -287,7 +295,8 @@ def cancel_feed(seller_id: str, body: Any, feed_id: str) -> tuple[int, Any]:
         if feed is None or feed.seller_id != seller_id:
             return 404, _not_found(f"Feed {feed_id} was not found.")
         if feed.status != "IN_QUEUE":
-            return 400, _invalid(f"Feed {feed_id} cannot be cancelled: its processingStatus is {feed.status}.")
+            return 400, _invalid(f"Feed {feed_id} cannot be cancelled: its processingStatus is "
+                                 f"{feed.status}.")
         feed.status = "CANCELLED"
         feed.ended_at = utcnow()
         store.changed.notify_all()
@@ -312,7 +321,7 @@ def get_feed_document(seller_id: str, body: Any, document_id: str) -> tuple[int,
     return 200, payload
 
 
-# ---- fake S3 ------------------------------------------------------------------------------------------------
+# ---- fake S3 --------------------------------------------------------------------------------------
 
 
 def _signature(method: str, document_id: str, date: str, extra: str) -> str:
@@ -354,8 +363,7 @@ def _check_presigned(method: str, document_id: str) -> Response | None:
     if not hmac.compare_digest(args.get("X-Amz-Signature", ""), expected):
         get_store().violation("upload" if method == "PUT" else "download",
                               "presigned URL altered (signature does not match)")
-        return _s3_error("SignatureDoesNotMatch", "The request signature we calculated does not match the "
-                         "signature you provided. Check your key and signing method.", 403)
+        return _s3_error("SignatureDoesNotMatch", SIGNATURE_MISMATCH, 403)
     signed_at = datetime.strptime(date, "%Y%m%dT%H%M%SZ").replace(tzinfo=utcnow().tzinfo)
     if utcnow() > signed_at + timedelta(seconds=int(args.get("X-Amz-Expires", "0"))):
         return _s3_error("AccessDenied", "Request has expired", 403)
@@ -385,8 +393,7 @@ def upload(document_id: str) -> Response:
         if sent_type != document.content_type:
             store.violation("upload", f"Content-Type {sent_type!r} differs from the declared "
                                       f"{document.content_type!r}")
-            return _s3_error("SignatureDoesNotMatch", "The request signature we calculated does not match the "
-                             "signature you provided. Check your key and signing method.", 403)
+            return _s3_error("SignatureDoesNotMatch", SIGNATURE_MISMATCH, 403)
         document.content = request.get_data()
         etag = hashlib.md5(document.content, usedforsecurity=False).hexdigest()
     response = Response("", status=200)

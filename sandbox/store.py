@@ -27,7 +27,9 @@ def utcnow() -> datetime:
 
 def iso(moment: datetime | None) -> str | None:
     """Format a time as ISO 8601 with a ``Z`` suffix, as Amazon does."""
-    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment is None:
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 @dataclass
@@ -92,8 +94,9 @@ class Feed:
 
     def as_model(self) -> dict[str, Any]:
         """Return the ``Feed`` object of the Feeds API model."""
-        body: dict[str, Any] = {"feedId": self.id, "feedType": self.feed_type, "marketplaceIds": self.marketplace_ids,
-                                "createdTime": iso(self.created_at), "processingStatus": self.status}
+        body: dict[str, Any] = {"feedId": self.id, "feedType": self.feed_type,
+                                "marketplaceIds": self.marketplace_ids, "createdTime": iso(self.created_at),
+                                "processingStatus": self.status}
         if self.started_at:
             body["processingStartTime"] = iso(self.started_at)
         if self.ended_at:
