@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.fixtures.services",
     "tests.fixtures.sandbox",
     "tests.fixtures.live",
+    "tests.fixtures.worker",
 ]
 
 PASSWORD = "correct-horse-battery"

@@ -50,6 +50,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
+    from wizard import sync_views
+
+    app.register_blueprint(sync_views.bp)
 
 
 def _configure_access(app: Flask) -> None:

@@ -36,6 +36,14 @@ ENV_VARS: dict[str, tuple[Any, str]] = {
     "AMAZON_APP_DRAFT": (True, _BOOL),
     "AMAZON_HTTP_TIMEOUT": (15.0, _FLOAT),
     "SYNC_INTERVAL": (900, _INT),
+    "SYNC_SOON_DELAY": (60, _INT),
+    "SYNC_LOCK_TTL": (120, _INT),
+    "SYNC_POLL_INITIAL": (5.0, _FLOAT),
+    "SYNC_POLL_MAX": (300.0, _FLOAT),
+    "SYNC_POLL_INLINE": (120.0, _FLOAT),
+    "SYNC_RETRY_DELAY": (60, _INT),
+    "SYNC_FEED_MAX_MESSAGES": (25000, _INT),
+    "AMAZON_MODELS_DIR": ("", _STR),
     "SESSION_COOKIE_SECURE": (False, _BOOL),
 }
 

@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 import requests
@@ -32,6 +32,9 @@ from wizard.amazon.errors import (
     Throttled,
 )
 from wizard.crypto import InvalidToken, TokenCipher
+
+if TYPE_CHECKING:
+    from wizard.amazon.feeds import FeedsApi
 
 log = logging.getLogger(__name__)
 
@@ -321,6 +324,40 @@ class AmazonClient:
             if response.status_code == 403:
                 raise AccessDenied(error.message, code=error.code, status=403, request_id=error.request_id)
             raise error
+
+    def transfer(self, operation: str, method: str, url: str, *, data: bytes | None = None,
+                 headers: Mapping[str, str] | None = None) -> requests.Response:
+        """Upload to or download from a presigned document URL, retrying time-outs and 5xx.
+
+        No access token is sent: the URL itself is the authorization (and S3 rejects unexpected headers).
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            self._count(operation)
+            try:
+                response = self.http.request(method, url, data=data, headers=dict(headers or {}),
+                                             timeout=self.timeout)
+            except (requests.ConnectionError, requests.Timeout):
+                if attempt < self.retry.attempts:
+                    self._sleep(self.retry.delay(attempt))
+                    continue
+                raise AmazonUnavailable(f"{operation}: the document store did not answer",
+                                        code="timeout") from None
+            if response.status_code < 400:
+                return response
+            if (response.status_code >= 500 or response.status_code == 429) and attempt < self.retry.attempts:
+                self._sleep(self.retry.delay(attempt, _retry_after(response)))
+                continue
+            kind = AmazonUnavailable if response.status_code >= 500 else AmazonRequestError
+            raise kind(f"{operation} failed with HTTP {response.status_code}", status=response.status_code)
+
+    @property
+    def feeds(self) -> FeedsApi:
+        """Return the Feeds API operations, sharing this client's tokens, limiter and retries."""
+        from wizard.amazon.feeds import FeedsApi
+
+        return FeedsApi(self)
 
     def _observe_rate(self, seller: SellerAuth, operation: str, response: requests.Response) -> None:
         raw = response.headers.get("x-amzn-RateLimit-Limit")

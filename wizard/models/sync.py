@@ -7,9 +7,9 @@ Amazon has, so a Redis restart loses nothing.
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 
+from pydantic import NaiveDatetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -93,10 +93,10 @@ class SyncRun(SQLModel, table=True):
     batches_total: int = 0
     batches_submitted: int = 0
     batches_processed: int = 0
-    created_at: datetime = Field(default_factory=utcnow)
-    started_at: datetime | None = None
-    planned_at: datetime | None = None
-    finished_at: datetime | None = None
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    started_at: NaiveDatetime | None = None
+    planned_at: NaiveDatetime | None = None
+    finished_at: NaiveDatetime | None = None
     #: How many times the feeds were polled, for the back-off between polls.
     polls: int = 0
     #: What went wrong, in words a merchant understands; Amazon's code is kept in ``error_code``.
@@ -129,11 +129,12 @@ class FeedBatch(SQLModel, table=True):
     feed_document_id: str | None = Field(default=None, max_length=200)
     feed_id: str | None = Field(default=None, max_length=200, index=True)
     result_document_id: str | None = Field(default=None, max_length=200)
-    created_at: datetime = Field(default_factory=utcnow)
-    submitting_at: datetime | None = None
-    submitted_at: datetime | None = None
-    processed_at: datetime | None = None
-    next_poll_at: datetime | None = None
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    uploaded_at: NaiveDatetime | None = None
+    submitting_at: NaiveDatetime | None = None
+    submitted_at: NaiveDatetime | None = None
+    processed_at: NaiveDatetime | None = None
+    next_poll_at: NaiveDatetime | None = None
     accepted_count: int = 0
     rejected_count: int = 0
     #: A short summary of the processing report (or why the feed failed).
@@ -160,11 +161,11 @@ class ListingState(SQLModel, table=True):
     #: What Amazon last accepted; None until it accepted that attribute once.
     accepted_quantity: int | None = None
     accepted_price_cents: int | None = None
-    accepted_at: datetime | None = None
+    accepted_at: NaiveDatetime | None = None
     #: The last values sent (kept after acceptance or rejection, for the catalog page).
     sent_quantity: int | None = None
     sent_price_cents: int | None = None
-    sent_at: datetime | None = None
+    sent_at: NaiveDatetime | None = None
     status: ListingStatus = Field(default=ListingStatus.PENDING)
     #: Amazon's issue code and message for the last rejection.
     error_code: str | None = Field(default=None, max_length=80)

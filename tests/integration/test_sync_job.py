@@ -1,0 +1,54 @@
+"""The sync job end to end: a real RQ worker, the real database, the sandbox over HTTP."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlmodel import Session, select
+
+from tests.fixtures.worker import Seller, add_products, last_run, run_sync
+from wizard.models import AmazonSettings, Product
+from wizard.models.sync import FeedBatch, ListingState, RunStatus
+from wizard.rules import Rules, decide
+
+
+def expected_listing(product: Product, rules: Rules) -> tuple[int, Decimal | None]:
+    decision = decide(product.available, product.price_cents, rules)
+    price = None if decision.price_cents is None else Decimal(decision.price_cents) / 100
+    return decision.quantity, price
+
+
+def test_a_first_sync_sends_every_product_and_amazon_shows_the_rules_answer(
+        db: Session, seller: Seller, sandbox, redis_url: str) -> None:
+    add_products(db, seller.account_id, 300)
+    run_sync(redis_url, seller.account_id)
+
+    run = last_run(db, seller.account_id)
+    assert run.status == RunStatus.DONE, run.error
+    assert (run.changed_count, run.sent_count, run.accepted_count, run.rejected_count) == (300, 300, 300, 0)
+    listings = sandbox.listings(seller.seller_id)
+    rules = Rules()
+    for product in db.exec(select(Product).where(Product.account_id == seller.account_id)):
+        quantity, price = expected_listing(product, rules)
+        assert listings[product.sku]["quantity"] == quantity, product.sku
+        assert listings[product.sku]["price"] == price, product.sku
+    states = db.exec(select(ListingState).where(ListingState.account_id == seller.account_id)).all()
+    assert all(s.inflight_batch_id is None and s.status == "accepted" for s in states)
+
+
+def test_a_second_run_sends_only_what_changed(db: Session, seller: Seller, sandbox, redis_url: str) -> None:
+    add_products(db, seller.account_id, 200)
+    run_sync(redis_url, seller.account_id)
+    product = db.exec(select(Product).where(Product.sku == "SKU-0000007")).one()
+    product.available = 0
+    db.add(product)
+    db.add(AmazonSettings(account_id=seller.account_id, disable_pricing=True))
+    db.commit()
+
+    run_sync(redis_url, seller.account_id)
+
+    run = last_run(db, seller.account_id)
+    assert run.status == RunStatus.DONE
+    assert run.changed_count == 1
+    assert sandbox.listings(seller.seller_id)["SKU-0000007"]["quantity"] == 0
+    assert db.exec(select(FeedBatch).where(FeedBatch.run_id == run.id)).one().message_count == 1

@@ -1,0 +1,76 @@
+"""The token buckets in Redis that keep our calls within Amazon's rates."""
+
+from __future__ import annotations
+
+import pytest
+from redis import Redis
+
+from wizard.amazon.ratelimit import Bucket, RedisTokenBuckets
+
+
+@pytest.fixture
+def redis(redis_url: str) -> Redis:
+    return Redis.from_url(redis_url)
+
+
+def test_a_bucket_allows_its_burst_then_asks_to_wait_one_refill(redis: Redis) -> None:
+    buckets = RedisTokenBuckets(redis, {"createFeed": Bucket(rate=1 / 60, burst=5)})
+
+    waits = [buckets.try_acquire("S1", "createFeed") for _ in range(6)]
+
+    assert waits[:5] == [0, 0, 0, 0, 0]
+    assert 55 <= waits[5] <= 60
+
+
+def test_buckets_are_per_seller_and_per_operation(redis: Redis) -> None:
+    buckets = RedisTokenBuckets(redis, {"createFeed": Bucket(1 / 60, 1), "getFeed": Bucket(2, 1)})
+
+    assert buckets.try_acquire("S1", "createFeed") == 0
+    assert buckets.try_acquire("S1", "createFeed") > 0
+    assert buckets.try_acquire("S2", "createFeed") == 0
+    assert buckets.try_acquire("S1", "getFeed") == 0
+
+
+def test_two_workers_share_one_bucket(redis_url: str) -> None:
+    plans = {"createFeed": Bucket(1 / 60, 2)}
+    first = RedisTokenBuckets(Redis.from_url(redis_url), plans)
+    second = RedisTokenBuckets(Redis.from_url(redis_url), plans)
+
+    assert first.try_acquire("S1", "createFeed") == 0
+    assert second.try_acquire("S1", "createFeed") == 0
+    assert first.try_acquire("S1", "createFeed") > 0
+    assert second.try_acquire("S1", "createFeed") > 0
+
+
+def test_acquire_sleeps_for_the_time_the_bucket_needs(redis: Redis) -> None:
+    slept: list[float] = []
+
+    def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        redis.delete("amazon:rate:S1:getFeedDocument")  # as if the time had passed: the bucket refills
+
+    buckets = RedisTokenBuckets(redis, {"getFeedDocument": Bucket(0.0222, 1)}, sleep=fake_sleep)
+    buckets.acquire("S1", "getFeedDocument")
+    buckets.acquire("S1", "getFeedDocument")
+
+    assert len(slept) == 1 and 40 <= slept[0] <= 46
+    assert buckets.waited["getFeedDocument"] == pytest.approx(slept[0])
+
+
+def test_the_rate_amazon_reports_replaces_the_documented_default(redis: Redis) -> None:
+    buckets = RedisTokenBuckets(redis, {"createFeed": Bucket(1 / 60, 1)})
+    buckets.try_acquire("S1", "createFeed")
+
+    buckets.observe("S1", "createFeed", 10.0)
+
+    assert buckets.try_acquire("S1", "createFeed") <= 0.1
+    other_seller_wait = [buckets.try_acquire("S2", "createFeed") for _ in range(2)][1]
+    assert other_seller_wait > 50
+
+
+def test_a_nonsensical_reported_rate_is_ignored(redis: Redis) -> None:
+    buckets = RedisTokenBuckets(redis, {"createFeed": Bucket(1 / 60, 1)})
+    buckets.observe("S1", "createFeed", 0)
+    buckets.try_acquire("S1", "createFeed")
+
+    assert buckets.try_acquire("S1", "createFeed") > 50

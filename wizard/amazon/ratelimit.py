@@ -1,0 +1,124 @@
+"""Amazon's usage plans as token buckets in Redis, shared by every worker, per seller and operation.
+
+Amazon limits each application–seller pair per operation with a token bucket: ``rate`` tokens a second refill
+a bucket of ``burst`` tokens, and a call takes one. We keep the same buckets on our side, in Redis so several
+workers share them, and wait for a token before each call: a normal run then never provokes a 429.
+
+The refill is computed inside one Lua script with Redis's own clock, so workers on machines whose clocks
+disagree still share one consistent bucket. Amazon reports the rate it applies in ``x-amzn-RateLimit-Limit``;
+:meth:`RedisTokenBuckets.observe` adopts it (Amazon can raise a seller's limits, and does not always say so in
+the docs).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from redis import Redis
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One usage plan: ``rate`` requests a second, up to ``burst`` at once."""
+
+    rate: float
+    burst: int
+
+
+#: Amazon's documented default plans (FACTS.md §d and §e). ``createFeed`` is the JSON_LISTINGS_FEED plan:
+#: five feeds per five minutes (one a minute, burst 5).
+DEFAULT_BUCKETS: dict[str, Bucket] = {
+    "createFeedDocument": Bucket(0.5, 15),
+    "createFeed": Bucket(1 / 60, 5),
+    "getFeed": Bucket(2.0, 15),
+    "getFeeds": Bucket(0.0222, 10),
+    "getFeedDocument": Bucket(0.0222, 10),
+    "cancelFeed": Bucket(2.0, 15),
+    "getMarketplaceParticipations": Bucket(0.016, 15),
+    "getAccount": Bucket(0.016, 15),
+}
+#: For an operation we know nothing about: a cautious plan.
+FALLBACK_BUCKET = Bucket(0.5, 1)
+
+# KEYS[1] = the bucket hash, KEYS[2] = the adopted rate. ARGV = default rate, burst.
+# Returns 0 when a token was taken, else the milliseconds to wait for one.
+_TAKE = """
+local rate = tonumber(redis.call('GET', KEYS[2]) or ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil then
+  tokens = burst
+  ts = now
+end
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = math.ceil((1 - tokens) / rate * 1000)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
+return wait
+"""
+
+
+class RedisTokenBuckets:
+    """A ``RateLimiter`` for ``AmazonClient``: token buckets in Redis, per seller and operation."""
+
+    def __init__(self, redis: Redis, buckets: Mapping[str, Bucket] | None = None, *,
+                 prefix: str = "amazon:rate", sleep: Callable[[float], None] = time.sleep,
+                 max_wait: float = 600.0) -> None:
+        self.redis = redis
+        self.buckets = dict(DEFAULT_BUCKETS if buckets is None else buckets)
+        self.prefix = prefix
+        self._sleep = sleep
+        self.max_wait = max_wait
+        self._take = redis.register_script(_TAKE)
+        #: Seconds spent waiting, by operation (the benchmark reports it).
+        self.waited: dict[str, float] = {}
+
+    def bucket(self, operation: str) -> Bucket:
+        """Return the plan of ``operation``."""
+        return self.buckets.get(operation, FALLBACK_BUCKET)
+
+    def _keys(self, seller_id: str, operation: str) -> list[str]:
+        return [f"{self.prefix}:{seller_id}:{operation}", f"{self.prefix}:{seller_id}:{operation}:rate"]
+
+    def try_acquire(self, seller_id: str, operation: str) -> float:
+        """Take a token if one is there and return 0, else return the seconds to wait for one."""
+        bucket = self.bucket(operation)
+        wait_ms = int(self._take(keys=self._keys(seller_id, operation), args=[bucket.rate, bucket.burst]))
+        return wait_ms / 1000
+
+    def acquire(self, seller_id: str, operation: str) -> None:
+        """Block until a call of ``operation`` for ``seller_id`` fits Amazon's plan."""
+        while True:
+            wait = self.try_acquire(seller_id, operation)
+            if wait <= 0:
+                return
+            wait = min(wait, self.max_wait)
+            self.waited[operation] = self.waited.get(operation, 0.0) + wait
+            self._sleep(wait)
+
+    def observe(self, seller_id: str, operation: str, rate: float) -> None:
+        """Adopt the rate Amazon reported for this seller and operation (kept a day)."""
+        if rate <= 0:
+            log.warning("ignoring a non-positive rate %s reported for %s", rate, operation)
+            return
+        key = self._keys(seller_id, operation)[1]
+        current = self.redis.get(key)
+        if current is None or abs(float(current) - rate) > 1e-9:
+            self.redis.set(key, repr(rate), ex=86400)
+
+
+__all__ = ["DEFAULT_BUCKETS", "Bucket", "RedisTokenBuckets"]

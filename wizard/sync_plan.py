@@ -1,0 +1,272 @@
+"""Plan a sync: which SKUs changed, in what order, in which JSON_LISTINGS_FEED documents.
+
+The rules engine (``wizard.rules``) decides every quantity and price; this module only streams the catalog
+through it, compares with what Amazon last *accepted* (``listing_state``), and packs what changed into feed
+documents. The pure parts (messages, documents, ordering, batching) take plain values; the two queries at the
+bottom read the database in id order, a chunk at a time, never the whole catalog.
+
+Document bytes are built from plain values by :func:`build_document`, deterministically: the worker writes a
+batch's values and its SHA-256 to the database when it plans it, and rebuilds the very same bytes when it
+uploads (after a crash, too), so a batch has one content whatever happens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from wizard import rules as r
+from wizard.amazon.client import US_MARKETPLACE_ID
+from wizard.models.catalog import Product
+from wizard.models.sync import ListingState
+from wizard.preview import quantity_expr
+
+FEED_TYPE = "JSON_LISTINGS_FEED"
+#: The content type given to createFeedDocument and used again for the upload (Amazon requires the same).
+CONTENT_TYPE = "application/json; charset=UTF-8"
+#: Amazon's limits for one JSON_LISTINGS_FEED: 25,000 messages, "less than 10 MiB".
+MAX_MESSAGES = 25_000
+MAX_BYTES = 10 * 1024 * 1024 - 1
+#: No price: the attribute is left out of the message (stored as -1 in the compact buffers).
+_NONE = -1
+
+
+@dataclass(frozen=True)
+class FeedLimits:
+    """How big one feed document may get."""
+
+    max_messages: int = MAX_MESSAGES
+    max_bytes: int = MAX_BYTES
+
+
+# ---- messages and documents --------------------------------------------------------------------------------
+
+
+def format_price(cents: int) -> str:
+    """Format cents as a JSON number with two decimals, exactly (no float rounding): 1999 -> "19.99"."""
+    whole, part = divmod(cents, 100)
+    return f"{whole}.{part:02d}"
+
+
+def quantity_patch(quantity: int) -> str:
+    """Return the patch that sets the merchant-fulfilled quantity, leaving the other fields alone (merge)."""
+    return ('{"op":"merge","path":"/attributes/fulfillment_availability","value":'
+            f'[{{"fulfillment_channel_code":"DEFAULT","quantity":{int(quantity)}}}]}}')
+
+
+def price_patch(price_cents: int) -> str:
+    """Return the patch that sets the US price (``our_price``), for every audience."""
+    return ('{"op":"replace","path":"/attributes/purchasable_offer","value":'
+            f'[{{"marketplace_id":"{US_MARKETPLACE_ID}","currency":"USD","audience":"ALL",'
+            f'"our_price":[{{"schedule":[{{"value_with_tax":{format_price(price_cents)}}}]}}]}}]}}')
+
+
+def message_json(message_id: int, sku: str, quantity: int | None, price_cents: int | None) -> str:
+    """Return one PATCH message as compact JSON: a quantity patch, a price patch, or both."""
+    patches = []
+    if quantity is not None:
+        patches.append(quantity_patch(quantity))
+    if price_cents is not None:
+        patches.append(price_patch(price_cents))
+    if not patches:
+        raise ValueError(f"message {message_id} for {sku!r} has nothing to send")
+    return (f'{{"messageId":{int(message_id)},"sku":{json.dumps(sku)},"operationType":"PATCH",'
+            f'"productType":"PRODUCT","patches":[{",".join(patches)}]}}')
+
+
+def document_head(seller_id: str) -> str:
+    """Return the start of a feed document, up to the opening of its messages."""
+    return (f'{{"header":{{"sellerId":{json.dumps(seller_id)},"version":"2.0","issueLocale":"en_US"}},'
+            '"messages":[')
+
+
+DOCUMENT_TAIL = "]}"
+
+
+def build_document(seller_id: str, messages: Iterable[tuple[int, str, int | None, int | None]]) -> bytes:
+    """Return the bytes of a feed document for ``(message_id, sku, quantity, price_cents)`` rows."""
+    body = ",".join(message_json(*row) for row in messages)
+    return (document_head(seller_id) + body + DOCUMENT_TAIL).encode()
+
+
+def sha256(content: bytes) -> str:
+    """Return the hex SHA-256 of a document."""
+    return hashlib.sha256(content).hexdigest()
+
+
+# ---- ordering and batching ---------------------------------------------------------------------------------
+
+
+class ChangeBuffer:
+    """Changes grouped by priority, in compact arrays: a million changes take tens of MB, not hundreds.
+
+    Stock-outs go first, then decreases, then increases, then price-only changes; within a priority the
+    catalog's order is kept.
+    """
+
+    PRIORITIES = (r.PRIORITY_STOCK_OUT, r.PRIORITY_DECREASE, r.PRIORITY_INCREASE, r.PRIORITY_PRICE)
+
+    def __init__(self) -> None:
+        self._skus: dict[int, list[str]] = {p: [] for p in self.PRIORITIES}
+        self._values: dict[int, array[int]] = {p: array("q") for p in self.PRIORITIES}
+
+    def add(self, sku: str, update: r.Update) -> None:
+        """Keep ``update`` for ``sku``."""
+        priority = update.priority if update.priority in self._skus else r.PRIORITY_INCREASE
+        self._skus[priority].append(sku)
+        values = self._values[priority]
+        values.append(_NONE if update.quantity is None else update.quantity)
+        values.append(_NONE if update.price_cents is None else update.price_cents)
+
+    def __len__(self) -> int:
+        return sum(len(skus) for skus in self._skus.values())
+
+    def count(self, priority: int) -> int:
+        """Return how many changes have ``priority``."""
+        return len(self._skus[priority])
+
+    def __iter__(self) -> Iterator[tuple[str, int | None, int | None]]:
+        """Yield ``(sku, quantity, price_cents)`` in send order."""
+        for priority in self.PRIORITIES:
+            values = self._values[priority]
+            for i, sku in enumerate(self._skus[priority]):
+                quantity, price = values[2 * i], values[2 * i + 1]
+                yield sku, (None if quantity == _NONE else quantity), (None if price == _NONE else price)
+
+
+@dataclass
+class PlannedBatch:
+    """One feed's worth of messages, its document's hash and size."""
+
+    rows: list[tuple[int, str, int | None, int | None]] = field(default_factory=list)
+    content_sha256: str = ""
+    size_bytes: int = 0
+
+    @property
+    def message_count(self) -> int:
+        """Return how many messages the feed carries."""
+        return len(self.rows)
+
+
+def batch_changes(seller_id: str, changes: Iterable[tuple[str, int | None, int | None]],
+                  limits: FeedLimits | None = None) -> Iterator[PlannedBatch]:
+    """Pack changes into feeds of at most ``max_messages`` messages and under ``max_bytes`` bytes.
+
+    ``messageId`` counts from 1 in each feed; the batch keeps it next to the SKU, so the processing report's
+    issues join back to SKUs.
+    """
+    limits = limits or FeedLimits()
+    head = document_head(seller_id).encode()
+    fixed = len(head) + len(DOCUMENT_TAIL)
+    batch = PlannedBatch()
+    hasher = hashlib.sha256(head)
+    size = fixed
+    for sku, quantity, price in changes:
+        message_id = len(batch.rows) + 1
+        encoded = message_json(message_id, sku, quantity, price).encode()
+        separator = 1 if batch.rows else 0
+        if batch.rows and (len(batch.rows) >= limits.max_messages
+                           or size + separator + len(encoded) > limits.max_bytes):
+            yield _close(batch, hasher, size)
+            batch, hasher, size = PlannedBatch(), hashlib.sha256(head), fixed
+            message_id, separator = 1, 0
+            encoded = message_json(message_id, sku, quantity, price).encode()
+        if fixed + len(encoded) > limits.max_bytes:
+            raise ValueError(f"the update for {sku!r} alone exceeds the feed size limit")
+        if separator:
+            hasher.update(b",")
+        hasher.update(encoded)
+        size += separator + len(encoded)
+        batch.rows.append((message_id, sku, quantity, price))
+    if batch.rows:
+        yield _close(batch, hasher, size)
+
+
+def _close(batch: PlannedBatch, hasher: Any, size: int) -> PlannedBatch:
+    hasher.update(DOCUMENT_TAIL.encode())
+    batch.content_sha256 = hasher.hexdigest()
+    batch.size_bytes = size
+    return batch
+
+
+# ---- what changed: streaming the catalog through the rules engine ------------------------------------------
+
+#: Rows read from the database per round trip.
+CHUNK = 10_000
+
+
+def plan_changes(session: Session, account_id: int, rules: r.Rules) -> ChangeBuffer:
+    """Return every SKU whose quantity or price must be sent, in send order.
+
+    Reads products in id order joined with their ``listing_state``; SKUs with a message in flight are left
+    for the next run (a SKU is never in two feeds at once). A SQL pre-filter built from the rules engine's
+    own definition (``wizard.preview.quantity_expr``) drops rows that surely did not change; every remaining
+    row is decided by ``decide`` and ``plan_update``, which alone say what to send.
+    """
+    buffer = ChangeBuffer()
+    pricing = not rules.disable_pricing
+    state = ListingState.__table__.c
+    product = Product.__table__.c
+    expected = quantity_expr(rules, product.available, product.price_cents)
+    maybe_changed = or_(state.accepted_quantity.is_(None), state.accepted_quantity != expected)
+    if pricing:
+        maybe_changed = or_(maybe_changed, state.accepted_price_cents.is_(None),
+                            state.accepted_price_cents != product.price_cents)
+    query = (
+        select(product.sku, product.available, product.price_cents,
+               state.accepted_quantity, state.accepted_price_cents)
+        .select_from(Product.__table__.outerjoin(
+            ListingState.__table__, and_(state.account_id == product.account_id, state.sku == product.sku)))
+        .where(product.account_id == account_id, state.inflight_batch_id.is_(None), maybe_changed)
+        .order_by(product.id)
+    )
+    decide, plan_update, add = r.decide, r.plan_update, buffer.add
+    result = session.execute(query.execution_options(yield_per=CHUNK))
+    for sku, available, price_cents, last_quantity, last_price in result:
+        update = plan_update(decide(available, price_cents, rules), last_quantity, last_price,
+                             pricing_disabled=not pricing)
+        if update is not None:
+            add(sku, update)
+    for sku, last_quantity in removed_products(session, account_id):
+        update = r.removed_product_update(last_quantity)
+        if update is not None:
+            add(sku, update)
+    return buffer
+
+
+def removed_products(session: Session, account_id: int) -> Iterator[tuple[str, int]]:
+    """Yield ``(sku, accepted_quantity)`` of SKUs Amazon shows in stock that left the catalog."""
+    state = ListingState.__table__.c
+    product = Product.__table__.c
+    in_catalog = exists().where(product.account_id == state.account_id, product.sku == state.sku)
+    query = (
+        select(state.sku, state.accepted_quantity)
+        .where(state.account_id == account_id, state.inflight_batch_id.is_(None),
+               state.accepted_quantity > 0, ~in_catalog)
+        .order_by(state.id)
+    )
+    for sku, quantity in session.execute(query.execution_options(yield_per=CHUNK)):
+        yield str(sku), int(quantity)
+
+
+__all__ = [
+    "CONTENT_TYPE",
+    "FEED_TYPE",
+    "MAX_BYTES",
+    "MAX_MESSAGES",
+    "ChangeBuffer",
+    "FeedLimits",
+    "PlannedBatch",
+    "batch_changes",
+    "build_document",
+    "message_json",
+    "plan_changes",
+    "sha256",
+]

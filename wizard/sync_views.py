@@ -1,0 +1,224 @@
+"""The Sync page: the current run with its progress, the schedule, the history; and "Sync now".
+
+Also provides, to every template, ``sync_summary(account_id)`` (the home page card) and
+``sync_state(product)`` (the catalog's per-SKU result cell).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, url_for
+from sqlalchemy import func
+from sqlmodel import Session, select
+from werkzeug.wrappers import Response
+
+from wizard.db import get_session
+from wizard.extensions import htmx
+from wizard.models import Connection, ConnectionStatus
+from wizard.models.base import utcnow
+from wizard.models.sync import ACTIVE_RUN_STATUSES, FeedBatch, ListingState, RunStatus, SyncRun
+from wizard.rendering import render_page
+from wizard.security import current_account, manage, signed_in
+
+bp = Blueprint("sync", __name__, url_prefix="/sync")
+
+HISTORY_LENGTH = 20
+
+#: Plain-language help for Amazon's issue codes and our own, shown next to a rejected SKU.
+TIPS: dict[str, str] = {
+    "4000001": "Amazon has no listing with this SKU. Create the listing in Seller Central with exactly this "
+               "SKU, or correct the SKU in your catalog; Ecommerce sends it again on the next sync.",
+    "4000003": "Amazon refused the value. Check the product's stock and price in your catalog.",
+    "4000004": "Amazon does not accept this kind of change for this listing. Contact support if it persists.",
+    "feed_fatal": "Amazon could not process the feed. Nothing to do: Ecommerce sends it again on the next "
+                  "sync.",
+    "feed_cancelled": "Amazon cancelled the feed. Nothing to do: Ecommerce sends it again on the next sync.",
+    "not_sent": "Not sent because the Amazon connection needs attention. Re-authorize to resume updates.",
+    "feed_refused": "Amazon refused the feed. Ecommerce sends it again on the next sync; contact support if "
+                    "this keeps happening.",
+}
+DEFAULT_TIP = ("Amazon refused this update. Check the product in Seller Central; Ecommerce retries on the "
+               "next sync.")
+
+
+def tip_for(code: str | None) -> str:
+    """Return the plain-language tip for an error code."""
+    return TIPS.get(code or "", DEFAULT_TIP)
+
+
+@dataclass
+class Progress:
+    """What the progress bar shows for one run."""
+
+    run: SyncRun
+    batches: list[FeedBatch]
+
+    @property
+    def active(self) -> bool:
+        """Return whether the run is still going (the fragment keeps polling)."""
+        return self.run.status in ACTIVE_RUN_STATUSES
+
+    @property
+    def steps_total(self) -> int:
+        """Return the progress bar's maximum: each batch is submitted, then processed."""
+        return max(1, 2 * self.run.batches_total)
+
+    @property
+    def steps_done(self) -> int:
+        """Return how far the run got."""
+        if self.run.status == RunStatus.DONE:
+            return self.steps_total
+        return min(self.steps_total, self.run.batches_submitted + self.run.batches_processed)
+
+    @property
+    def percent(self) -> int:
+        """Return the progress in whole percent."""
+        return round(100 * self.steps_done / self.steps_total)
+
+    @property
+    def label(self) -> str:
+        """Return the sentence read out with the bar."""
+        run = self.run
+        if run.status in (RunStatus.QUEUED, RunStatus.PLANNING):
+            return "Working out what changed since the last sync…"
+        if run.status == RunStatus.DONE and run.batches_total == 0:
+            return "Amazon was already up to date: nothing to send."
+        if run.status == RunStatus.DONE:
+            return (f"Done: {run.accepted_count:,} accepted, {run.rejected_count:,} rejected, "
+                    f"in {run.batches_total} feed{'s' if run.batches_total != 1 else ''}.")
+        if run.status == RunStatus.STOPPED:
+            return "Stopped. " + (run.error or "")
+        if run.status == RunStatus.FAILED:
+            return "Failed. " + (run.error or "")
+        return (f"{run.changed_count:,} updates in {run.batches_total} feed"
+                f"{'s' if run.batches_total != 1 else ''}: {run.batches_submitted} sent to Amazon, "
+                f"{run.batches_processed} processed.")
+
+
+def progress_for(session: Session, run: SyncRun | None) -> Progress | None:
+    """Return the progress of ``run`` with its batches."""
+    if run is None:
+        return None
+    batches = list(session.exec(select(FeedBatch).where(FeedBatch.run_id == run.id).order_by(FeedBatch.seq)))
+    return Progress(run=run, batches=batches)
+
+
+def _latest_run(session: Session, account_id: int) -> SyncRun | None:
+    return session.exec(select(SyncRun).where(SyncRun.account_id == account_id)
+                        .order_by(SyncRun.id.desc())).first()  # type: ignore[union-attr]
+
+
+def _last_success(session: Session, account_id: int) -> SyncRun | None:
+    return session.exec(select(SyncRun).where(SyncRun.account_id == account_id,
+                                              SyncRun.status == RunStatus.DONE)
+                        .order_by(SyncRun.id.desc())).first()  # type: ignore[union-attr]
+
+
+def next_scheduled_run(session: Session, account_id: int, interval: int) -> datetime | None:
+    """Return when the next scheduled sync should start: the last run's start plus the interval."""
+    last = session.exec(select(func.max(SyncRun.created_at)).where(SyncRun.account_id == account_id)).one()
+    if last is None:
+        return None
+    due = last + timedelta(seconds=interval)
+    return max(due, utcnow())
+
+
+def sync_summary(account_id: int) -> dict[str, Any]:
+    """Return what the home page shows about the sync of ``account_id``."""
+    session = get_session()
+    counts = dict(session.exec(
+        select(ListingState.status, func.count()).where(ListingState.account_id == account_id)
+        .group_by(ListingState.status)).all())
+    connection = session.exec(select(Connection).where(Connection.account_id == account_id)).first()
+    return {
+        "latest": _latest_run(session, account_id),
+        "last_success": _last_success(session, account_id),
+        "accepted": int(counts.get("accepted", 0)),
+        "rejected": int(counts.get("rejected", 0)),
+        "pending": int(counts.get("pending", 0)),
+        "paused": connection is not None and connection.status == ConnectionStatus.NEEDS_REAUTHORIZATION,
+    }
+
+
+def sync_state(product: Any) -> ListingState | None:
+    """Return the per-SKU sync result of a catalog product (an indexed lookup by account and SKU)."""
+    return get_session().exec(select(ListingState).where(ListingState.account_id == product.account_id,
+                                                         ListingState.sku == product.sku)).first()
+
+
+@bp.app_context_processor
+def _sync_helpers() -> dict[str, Any]:
+    return {"sync_summary": sync_summary, "sync_state": sync_state, "sync_tip": tip_for}
+
+
+def _page_context() -> dict[str, Any]:
+    session = get_session()
+    account = current_account()
+    assert account.id is not None
+    latest = _latest_run(session, account.id)
+    history = list(session.exec(select(SyncRun).where(SyncRun.account_id == account.id)
+                                .order_by(SyncRun.id.desc()).limit(HISTORY_LENGTH)))  # type: ignore[union-attr]
+    feed_ids: dict[int, list[str]] = {}
+    if history:
+        rows = session.exec(select(FeedBatch.run_id, FeedBatch.feed_id).where(
+            FeedBatch.run_id.in_([r.id for r in history]),  # type: ignore[attr-defined]
+            FeedBatch.feed_id.is_not(None)).order_by(FeedBatch.seq))  # type: ignore[union-attr]
+        for run_id, feed_id in rows:
+            feed_ids.setdefault(run_id, []).append(feed_id)
+    connection = session.exec(select(Connection).where(Connection.account_id == account.id)).first()
+    return {
+        "account": account,
+        "connection": connection,
+        "progress": progress_for(session, latest),
+        "history": history,
+        "feed_ids": feed_ids,
+        "last_success": _last_success(session, account.id),
+        "next_run_at": next_scheduled_run(session, account.id, int(current_app.config["SYNC_INTERVAL"])),
+        "interval_minutes": int(current_app.config["SYNC_INTERVAL"]) // 60,
+        "can_sync": connection is not None and connection.status == ConnectionStatus.CONNECTED,
+    }
+
+
+@bp.get("/")
+@signed_in
+def index() -> Response:
+    """Show the Sync page."""
+    return render_page("sync", **_page_context())
+
+
+@bp.get("/progress")
+@signed_in
+def progress() -> Response:
+    """Return the progress fragment (it re-requests itself every second while the run is active)."""
+    if not htmx:
+        return redirect(url_for("sync.index"))
+    session = get_session()
+    account = current_account()
+    assert account.id is not None
+    return render_page("sync_progress", progress=progress_for(session, _latest_run(session, account.id)))
+
+
+@bp.post("/now")
+@manage
+def sync_now() -> Response:
+    """Start a sync of the signed-in account now ("Sync now")."""
+    from jobs.queue import enqueue_sync, redis_connection
+
+    account = current_account()
+    assert account.id is not None
+    connection = get_session().exec(select(Connection).where(Connection.account_id == account.id)).first()
+    if connection is None or connection.status != ConnectionStatus.CONNECTED:
+        flash("Connect or re-authorize your Amazon account first: there is nowhere to send updates yet.",
+              "danger")
+        return redirect(url_for("sync.index"))
+    redis = redis_connection(current_app.config["REDIS_URL"])
+    try:
+        enqueue_sync(account.id, "manual", connection=redis)
+    finally:
+        redis.close()
+    flash("Sync started. Progress shows below; most changes appear on Amazon within 15 to 30 minutes.",
+          "success")
+    return redirect(url_for("sync.index"))
