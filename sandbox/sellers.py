@@ -25,10 +25,10 @@ class Seller:
 
     @property
     def label(self) -> str:
-        """Return how the consent page names the account."""
+        """Return the plan and marketplaces, as the account pickers describe the account."""
         plan = "Professional" if self.selling_plan == "PROFESSIONAL" else "Individual"
         where = ", ".join(m["name"] for m in self.marketplaces)
-        return f"{self.store_name} ({plan}, {where})"
+        return f"{plan} plan · {where}"
 
     def participations(self) -> list[dict[str, Any]]:
         """Return the ``MarketplaceParticipationList`` of this seller."""

@@ -104,3 +104,14 @@ def test_reset_forgets_faults_grants_and_counts(sandbox: SandboxControl, amazon:
     assert sandbox.stats()["calls"] == {"lwa": 1}
     # the app registration survives a reset
     assert amazon.consent().startswith(REDIRECT_URI)
+
+
+def test_overview_page_shows_listings_feeds_and_calls(sandbox: SandboxControl, amazon: Amazon,
+                                                      token: str) -> None:
+    amazon.wait_for_feed(token, amazon.submit(token, one_message_feed(quantity=7)))
+    page = requests.get(amazon.url + "/_sandbox/", timeout=10)
+    assert page.status_code == 200
+    assert "Acme Outdoor Co" in page.text and "<code>A</code>" in page.text
+    assert "DONE" in page.text and "createFeed" in page.text
+    assert "<script" not in page.text and "style=" not in page.text
+    assert "Content-Security-Policy" in page.headers
