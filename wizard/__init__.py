@@ -53,6 +53,11 @@ def _register_blueprints(app: Flask) -> None:
     from wizard import sync_views
 
     app.register_blueprint(sync_views.bp)
+    from wizard import amazon_settings, api, catalog
+
+    app.register_blueprint(amazon_settings.bp)
+    app.register_blueprint(catalog.bp)
+    app.register_blueprint(api.bp)
 
 
 def _configure_access(app: Flask) -> None:

@@ -89,3 +89,28 @@ class ApiToken(SQLModel, table=True):
     created_by_user_id: int | None = Field(default=None, foreign_key="user.id")
     revoked_at: NaiveDatetime | None = None
     last_used_at: NaiveDatetime | None = None
+
+
+class CatalogImport(SQLModel, table=True):
+    """One CSV import: its progress (polled by the page) and its bad rows."""
+
+    __tablename__ = "catalog_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    filename: str = Field(default="", max_length=255)
+    #: "running", "done" or "failed".
+    status: str = Field(default="running", max_length=20)
+    #: Data lines in the file (known before the rows are written), and how far the import got.
+    total_rows: int = 0
+    processed_rows: int = 0
+    written_rows: int = 0
+    error_count: int = 0
+    #: JSON list of {"line", "sku", "reason"} for the first bad rows (the count above has them all).
+    errors_json: str = "[]"
+    #: Why the whole file was refused (bad header, not UTF-8...), for the merchant.
+    message: str | None = Field(default=None, max_length=1000)
+    started_at: NaiveDatetime = Field(default_factory=utcnow)
+    updated_at: NaiveDatetime = Field(default_factory=utcnow)
+    finished_at: NaiveDatetime | None = None
