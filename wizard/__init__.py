@@ -46,7 +46,7 @@ def _configure_flask(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from wizard import auth, home
+    from wizard import auth, connect, home
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
@@ -58,6 +58,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(amazon_settings.bp)
     app.register_blueprint(catalog.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(connect.bp)
 
 
 def _configure_access(app: Flask) -> None:

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from wizard.db import get_session
 from wizard.models import Connection, ConnectionStatus
-from wizard.security import current_user
+from wizard.security import can_manage, current_user
 
 
 @dataclass(frozen=True)
@@ -20,21 +20,29 @@ class Banner:
     message: str
 
 
+_ASK = " Ask an admin or manager of your Ecommerce account to re-authorize."
+
+
 def connection_banner() -> Banner | None:
     """Return the banner for the signed-in user's connection, if it needs attention."""
+    from wizard.connect.tips import TOKEN_EXPIRED
+
     user = current_user()
     if user is None:
         return None
-    connection = get_session().exec(select(Connection).where(Connection.account_id == user.account_id)).first()
-    if connection is None:
+    query = select(Connection).where(Connection.account_id == user.account_id)
+    connection = get_session().exec(query).first()
+    if connection is None or not connection.refresh_token_encrypted:
         return None
+    ask = "" if can_manage() else _ASK
     if connection.status == ConnectionStatus.NEEDS_REAUTHORIZATION:
+        # The guide's "token expired" row, word for word, where the problem shows.
         return Banner("danger", "Amazon needs you to re-authorize Ecommerce",
-                      "Amazon no longer accepts Ecommerce's access to your seller account, so updates to Amazon "
-                      "have stopped. Re-authorize to resume them; your settings are preserved.")
+                      "Updates to Amazon have stopped: Amazon no longer accepts Ecommerce's access to your "
+                      f"seller account. {TOKEN_EXPIRED.what_to_do}{ask}")
     if connection.status == ConnectionStatus.CONNECTED and connection.reauthorization_due_soon():
-        days = connection.days_left() or 0
-        return Banner("warning", f"Re-authorize within {max(days, 0)} days",
-                      "Amazon requires sellers to renew an app's authorization every 365 days. Re-authorize now "
-                      "to keep updates flowing; your settings are preserved.")
+        days = max(connection.days_left() or 0, 0)
+        return Banner("warning", f"Re-authorize Amazon within {days} day{'' if days == 1 else 's'}",
+                      "Amazon requires sellers to renew an app's authorization every 365 days. Re-authorize "
+                      f"now to keep updates flowing; your settings will be preserved.{ask}")
     return None

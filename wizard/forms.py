@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Length, Regexp
 
 
 class SignInForm(FlaskForm):
     """Email and password."""
 
+    # A shape check only (wtforms' Email() needs the email_validator package); the lookup decides.
     email = EmailField("Email", validators=[DataRequired("Enter your email address."),
-                                            Email("Enter an email address like name@example.com.")])
+                                            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                                                   message="Enter an email address like name@example.com.")])
     password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=200)])
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 
+from pydantic import NaiveDatetime
 from sqlmodel import Field, SQLModel
 
 from wizard.models.base import utcnow
@@ -28,9 +28,9 @@ class Account(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
     #: When an admin or manager confirmed the prerequisites (Professional plan, US marketplace).
-    prerequisites_acknowledged_at: datetime | None = None
+    prerequisites_acknowledged_at: NaiveDatetime | None = None
 
 
 class User(SQLModel, table=True):
@@ -42,7 +42,7 @@ class User(SQLModel, table=True):
     name: str = Field(max_length=200)
     password_hash: str = Field(max_length=255)
     role: Role = Field(default=Role.STAFF)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class OAuthState(SQLModel, table=True):
@@ -59,5 +59,5 @@ class OAuthState(SQLModel, table=True):
     mode: str = Field(default="popup", max_length=10)
     #: Set by the Login URI flow: the seller Amazon said is authorizing.
     expected_selling_partner_id: str | None = Field(default=None, max_length=64)
-    created_at: datetime = Field(default_factory=utcnow)
-    used_at: datetime | None = None
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    used_at: NaiveDatetime | None = None

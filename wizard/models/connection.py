@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from pydantic import NaiveDatetime
 from sqlmodel import Field, SQLModel
 
 from wizard.models.base import utcnow
@@ -33,20 +34,20 @@ class Connection(SQLModel, table=True):
     #: Amazon's merchant token; one Amazon seller belongs to at most one Ecommerce account.
     selling_partner_id: str | None = Field(default=None, max_length=64, unique=True, index=True)
     refresh_token_encrypted: str | None = None
-    authorized_at: datetime | None = None
+    authorized_at: NaiveDatetime | None = None
     authorized_by_user_id: int | None = Field(default=None, foreign_key="user.id")
     #: Filled by the Sellers API check (step 3).
     store_name: str | None = Field(default=None, max_length=200)
     selling_plan: str | None = Field(default=None, max_length=40)
     us_participating: bool | None = None
-    verified_at: datetime | None = None
+    verified_at: NaiveDatetime | None = None
     #: A re-authorization that came back with a different seller waits here until the merchant confirms.
     pending_selling_partner_id: str | None = Field(default=None, max_length=64)
     pending_refresh_token_encrypted: str | None = None
     #: What went wrong last, for the merchant (a tip key) and the operator (Amazon's code).
     last_error_code: str | None = Field(default=None, max_length=80)
     last_error_message: str | None = Field(default=None, max_length=500)
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: NaiveDatetime = Field(default_factory=utcnow)
 
     @property
     def has_refresh_token(self) -> bool:

@@ -1,0 +1,251 @@
+"""What happens to the connection row: authorize, confirm a different seller, verify, disconnect.
+
+The views decide what the merchant sees; these functions only change the database (tokens always
+encrypted with ``wizard.crypto``) and call the Amazon client. They never touch the settings table, which is
+how re-authorizing and disconnecting keep every setting.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from wizard.amazon import (
+    AccessDenied,
+    AmazonClient,
+    AmazonError,
+    AmazonUnavailable,
+    AuthorizationRevoked,
+    InvalidClient,
+    SellerAuth,
+)
+from wizard.amazon.client import US_MARKETPLACE_ID
+from wizard.crypto import InvalidToken, TokenCipher
+from wizard.models import Connection, ConnectionStatus
+from wizard.models.base import utcnow
+from wizard.steps import PROFESSIONAL
+
+log = logging.getLogger(__name__)
+
+
+class SellerTaken(Exception):
+    """The Amazon seller is already connected to another Ecommerce account."""
+
+
+class Outcome(StrEnum):
+    """How a successful authorization changed the connection."""
+
+    CONNECTED = "connected"
+    REAUTHORIZED = "reauthorized"
+    PENDING_CONFIRMATION = "pending_confirmation"
+
+
+def connection_for(db: Session, account_id: int) -> Connection | None:
+    """Return the account's connection row, if any."""
+    return db.exec(select(Connection).where(Connection.account_id == account_id)).first()
+
+
+def _get_or_create(db: Session, account_id: int) -> Connection:
+    connection = connection_for(db, account_id)
+    if connection is None:
+        connection = Connection(account_id=account_id)
+        db.add(connection)
+    return connection
+
+
+def seller_taken(db: Session, account_id: int, selling_partner_id: str) -> bool:
+    """Return whether another account holds (or is about to hold) this seller."""
+    other = db.exec(select(Connection).where(
+        Connection.account_id != account_id,
+        or_(Connection.selling_partner_id == selling_partner_id,  # type: ignore[arg-type]
+            Connection.pending_selling_partner_id == selling_partner_id),
+    )).first()
+    return other is not None
+
+
+def _clear_verification(connection: Connection) -> None:
+    connection.store_name = None
+    connection.selling_plan = None
+    connection.us_participating = None
+    connection.verified_at = None
+
+
+def store_authorization(db: Session, *, account_id: int, user_id: int, selling_partner_id: str,
+                        refresh_token: str, cipher: TokenCipher, now: datetime | None = None) -> Outcome:
+    """Keep a new authorization: connect, renew, or hold a different seller until the merchant confirms."""
+    now = now or utcnow()
+    if seller_taken(db, account_id, selling_partner_id):
+        raise SellerTaken(selling_partner_id)
+    connection = _get_or_create(db, account_id)
+    encrypted = cipher.encrypt(refresh_token)
+    connection.updated_at = now
+    if (connection.refresh_token_encrypted and connection.selling_partner_id
+            and connection.selling_partner_id != selling_partner_id):
+        connection.pending_selling_partner_id = selling_partner_id
+        connection.pending_refresh_token_encrypted = encrypted
+        db.commit()
+        return Outcome.PENDING_CONFIRMATION
+    renewed = connection.selling_partner_id == selling_partner_id and bool(connection.refresh_token_encrypted)
+    if connection.selling_partner_id != selling_partner_id:
+        _clear_verification(connection)
+    connection.selling_partner_id = selling_partner_id
+    connection.refresh_token_encrypted = encrypted
+    connection.pending_selling_partner_id = None
+    connection.pending_refresh_token_encrypted = None
+    connection.authorized_at = now
+    connection.authorized_by_user_id = user_id
+    connection.status = ConnectionStatus.CONNECTED
+    connection.last_error_code = None
+    connection.last_error_message = None
+    db.commit()
+    return Outcome.REAUTHORIZED if renewed else Outcome.CONNECTED
+
+
+def confirm_pending(db: Session, connection: Connection, *, user_id: int,
+                    now: datetime | None = None) -> bool:
+    """Replace the stored seller by the pending one; return False if there was nothing to confirm."""
+    if not connection.pending_selling_partner_id or not connection.pending_refresh_token_encrypted:
+        return False
+    if seller_taken(db, connection.account_id, connection.pending_selling_partner_id):
+        discard_pending(db, connection)
+        raise SellerTaken(connection.selling_partner_id or "")
+    now = now or utcnow()
+    connection.selling_partner_id = connection.pending_selling_partner_id
+    connection.refresh_token_encrypted = connection.pending_refresh_token_encrypted
+    connection.pending_selling_partner_id = None
+    connection.pending_refresh_token_encrypted = None
+    _clear_verification(connection)
+    connection.authorized_at = now
+    connection.authorized_by_user_id = user_id
+    connection.status = ConnectionStatus.CONNECTED
+    connection.last_error_code = None
+    connection.last_error_message = None
+    connection.updated_at = now
+    db.commit()
+    return True
+
+
+def discard_pending(db: Session, connection: Connection) -> None:
+    """Forget a pending different-seller authorization; the stored one stays as it was."""
+    connection.pending_selling_partner_id = None
+    connection.pending_refresh_token_encrypted = None
+    connection.updated_at = utcnow()
+    db.commit()
+
+
+def seller_auth(connection: Connection, cipher: TokenCipher) -> SellerAuth | None:
+    """Return what the Amazon client needs to call for this connection, or None without a token."""
+    if not connection.selling_partner_id or not connection.refresh_token_encrypted:
+        return None
+    return SellerAuth(connection.selling_partner_id, cipher.decrypt(connection.refresh_token_encrypted))
+
+
+def disconnect(db: Session, connection: Connection, *, amazon: AmazonClient, cipher: TokenCipher) -> None:
+    """Forget the tokens and the seller here (settings stay); drop the cached access token too."""
+    for encrypted in (connection.refresh_token_encrypted, connection.pending_refresh_token_encrypted):
+        if encrypted and connection.selling_partner_id:
+            try:
+                seller = SellerAuth(connection.selling_partner_id, cipher.decrypt(encrypted))
+                amazon.forget_access_token(seller)
+            except InvalidToken:
+                log.warning("could not decrypt a token of connection %s while disconnecting", connection.id)
+    connection.selling_partner_id = None
+    connection.refresh_token_encrypted = None
+    connection.pending_selling_partner_id = None
+    connection.pending_refresh_token_encrypted = None
+    _clear_verification(connection)
+    connection.authorized_at = None
+    connection.authorized_by_user_id = None
+    connection.status = ConnectionStatus.NOT_CONNECTED
+    connection.last_error_code = None
+    connection.last_error_message = None
+    connection.updated_at = utcnow()
+    db.commit()
+
+
+class Check(StrEnum):
+    """The result of checking the seller with the Sellers API."""
+
+    VERIFIED = "verified"
+    INDIVIDUAL_PLAN = "individual_plan"
+    NO_US_MARKETPLACE = "no_us_marketplace"
+    NEEDS_REAUTHORIZATION = "needs_reauthorization"
+    UNAVAILABLE = "unavailable"
+    OPERATOR_PROBLEM = "operator_problem"
+    ERROR = "error"
+    NOT_CONNECTED = "not_connected"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What the seller check found, for the verify page."""
+
+    check: Check
+    detail: str = ""
+
+
+def verify_seller(db: Session, connection: Connection, *, amazon: AmazonClient, cipher: TokenCipher,
+                  now: datetime | None = None) -> CheckResult:
+    """Ask Amazon for the seller's marketplaces and plan; store what it says on the connection."""
+    now = now or utcnow()
+    try:
+        seller = seller_auth(connection, cipher)
+    except InvalidToken:
+        log.error("TOKEN_ENCRYPTION_KEYS cannot decrypt the refresh token of connection %s", connection.id)
+        return _failed(db, connection, Check.OPERATOR_PROBLEM, "token_key", "The stored token is unreadable.")
+    if seller is None:
+        return CheckResult(Check.NOT_CONNECTED)
+    try:
+        participations = amazon.get_marketplace_participations(seller)
+        account = amazon.get_account(seller)
+    except (AuthorizationRevoked, AccessDenied) as exc:
+        connection.status = ConnectionStatus.NEEDS_REAUTHORIZATION
+        return _failed(db, connection, Check.NEEDS_REAUTHORIZATION, exc.code or "invalid_grant", exc.message)
+    except InvalidClient as exc:
+        log.error("seller check for connection %s: LWA rejected the app's credentials (%s)",
+                  connection.id, exc.code)
+        return _failed(db, connection, Check.OPERATOR_PROBLEM, exc.code, exc.message)
+    except AmazonUnavailable as exc:
+        return CheckResult(Check.UNAVAILABLE, exc.message)
+    except AmazonError as exc:
+        log.warning("seller check for connection %s failed: %s", connection.id, exc)
+        connection.status = ConnectionStatus.ERROR
+        return _failed(db, connection, Check.ERROR, exc.code, exc.message)
+    participating = [p for p in participations if p.is_participating]
+    us = next((p for p in participating if p.marketplace_id == US_MARKETPLACE_ID), None)
+    shown = us or (participating[0] if participating else None)
+    connection.store_name = (shown.store_name or None) if shown else None
+    connection.selling_plan = account.selling_plan or None
+    connection.us_participating = us is not None
+    connection.status = ConnectionStatus.CONNECTED
+    connection.last_error_code = None
+    connection.last_error_message = None
+    connection.updated_at = now
+    if us is None:
+        result = CheckResult(Check.NO_US_MARKETPLACE)
+    elif account.selling_plan != PROFESSIONAL:
+        result = CheckResult(Check.INDIVIDUAL_PLAN, account.selling_plan)
+    else:
+        result = CheckResult(Check.VERIFIED)
+    connection.verified_at = now if result.check == Check.VERIFIED else None
+    db.commit()
+    return result
+
+
+def _failed(db: Session, connection: Connection, check: Check, code: str, message: str) -> CheckResult:
+    connection.last_error_code = (code or check.value)[:80]
+    connection.last_error_message = message[:500]
+    connection.updated_at = utcnow()
+    db.commit()
+    return CheckResult(check, message)
+
+
+def mark_needs_reauthorization(db: Session, connection: Connection, code: str, message: str) -> None:
+    """Record that Amazon no longer accepts the refresh token (LWA ``invalid_grant``)."""
+    connection.status = ConnectionStatus.NEEDS_REAUTHORIZATION
+    _failed(db, connection, Check.NEEDS_REAUTHORIZATION, code, message)

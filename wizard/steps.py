@@ -1,0 +1,194 @@
+"""The onboarding wizard's steps and the guide's checklist, derived from the database only.
+
+``current_step(facts)`` is pure: the facts are read from persisted rows (``facts_for``), never from the
+session, so a merchant can close the browser and come back on another device to the right step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlmodel import Session, select
+
+from wizard.models import Account, Connection
+
+#: The selling plan Amazon reports for sellers who may use the integration.
+PROFESSIONAL = "PROFESSIONAL"
+
+
+class StepName(StrEnum):
+    """The wizard's steps, in order; ``DONE`` once every step is complete."""
+
+    PREREQUISITES = "prerequisites"
+    GRANT_ACCESS = "grant_access"
+    VERIFY = "verify"
+    SETTINGS = "settings"
+    DONE = "done"
+
+
+ORDER: tuple[StepName, ...] = (
+    StepName.PREREQUISITES, StepName.GRANT_ACCESS, StepName.VERIFY, StepName.SETTINGS,
+)
+
+#: Step -> (label, endpoint). Step 4 belongs to the settings blueprint.
+STEP_INFO: dict[StepName, tuple[str, str]] = {
+    StepName.PREREQUISITES: ("Prerequisites", "connect.prerequisites"),
+    StepName.GRANT_ACCESS: ("Grant Access", "connect.grant_access"),
+    StepName.VERIFY: ("Verify Seller ID", "connect.verify"),
+    StepName.SETTINGS: ("Inventory & pricing", "amazon_settings.index"),
+}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the database says about an account's progress."""
+
+    prerequisites_acknowledged: bool = False
+    has_refresh_token: bool = False
+    seller_verified: bool = False
+    settings_saved: bool = False
+
+
+def current_step(facts: Facts) -> StepName:
+    """Return the first step that is not done yet, or ``DONE``."""
+    if not facts.prerequisites_acknowledged:
+        return StepName.PREREQUISITES
+    if not facts.has_refresh_token:
+        return StepName.GRANT_ACCESS
+    if not facts.seller_verified:
+        return StepName.VERIFY
+    if not facts.settings_saved:
+        return StepName.SETTINGS
+    return StepName.DONE
+
+
+def is_allowed(step: StepName, facts: Facts) -> bool:
+    """Return whether ``step`` may be visited: any done step, and the current one."""
+    reached = current_step(facts)
+    if reached == StepName.DONE:
+        return True
+    if step == StepName.DONE:
+        return False
+    return ORDER.index(step) <= ORDER.index(reached)
+
+
+def connection_complete(facts: Facts) -> bool:
+    """Return whether the connection part (steps 1 to 3) is done."""
+    return facts.prerequisites_acknowledged and facts.has_refresh_token and facts.seller_verified
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step as the stepper shows it. ``url`` is None when its page does not exist (yet)."""
+
+    number: int
+    name: StepName
+    label: str
+    endpoint: str
+    done: bool
+    current: bool
+    url: str | None = None
+
+    @property
+    def reachable(self) -> bool:
+        """Return whether the merchant may open this step now."""
+        return self.url is not None and (self.done or self.current)
+
+
+def steps_for(facts: Facts, urls: dict[str, str] | None = None) -> list[Step]:
+    """Return the four steps for ``facts``; ``urls`` maps endpoints to URLs (missing: not linkable)."""
+    reached = current_step(facts)
+    done_flags = {
+        StepName.PREREQUISITES: facts.prerequisites_acknowledged,
+        StepName.GRANT_ACCESS: facts.prerequisites_acknowledged and facts.has_refresh_token,
+        StepName.VERIFY: connection_complete(facts),
+        StepName.SETTINGS: connection_complete(facts) and facts.settings_saved,
+    }
+    urls = urls or {}
+    return [
+        Step(number=index, name=name, label=STEP_INFO[name][0], endpoint=STEP_INFO[name][1],
+             done=done_flags[name], current=name == reached, url=urls.get(STEP_INFO[name][1]))
+        for index, name in enumerate(ORDER, start=1)
+    ]
+
+
+# ---- the guide's checklist (Connection part), word for word ------------------------------------------------
+
+CHECKLIST_ROWS: tuple[str, ...] = (
+    "Confirmed you have an active Amazon Professional Seller account.",
+    "Confirmed you have admin or manager access in Ecommerce.",
+    "Navigated to Settings > Integrations Settings > Amazon.",
+    'Clicked "Grant Access" and completed the Amazon authorization.',
+    "Verified that your Amazon Seller ID appears on the integration settings page.",
+)
+
+
+@dataclass(frozen=True)
+class ChecklistRow:
+    """One row of the guide's checklist with its live tick."""
+
+    text: str
+    done: bool
+
+
+def checklist(facts: Facts) -> list[ChecklistRow]:
+    """Return the guide's Connection checklist ticked from ``facts``.
+
+    The first three rows are confirmed together on the Prerequisites step: only an admin or manager can
+    acknowledge it, on the integration settings page, after confirming the Professional plan.
+    """
+    ticks = (
+        facts.prerequisites_acknowledged,
+        facts.prerequisites_acknowledged,
+        facts.prerequisites_acknowledged,
+        facts.prerequisites_acknowledged and facts.has_refresh_token,
+        connection_complete(facts),
+    )
+    return [ChecklistRow(text, done) for text, done in zip(CHECKLIST_ROWS, ticks, strict=True)]
+
+
+# ---- reading the facts -------------------------------------------------------------------------------------
+
+def seller_verified(connection: Connection | None) -> bool:
+    """Return whether Amazon confirmed a Professional plan and US participation for the connection."""
+    return bool(
+        connection is not None and connection.refresh_token_encrypted and connection.verified_at
+        and connection.selling_plan == PROFESSIONAL and connection.us_participating
+    )
+
+
+def _settings_saved(session: Session, account_id: int) -> bool:
+    # The settings model belongs to another part of the app; read it only if it is there.
+    try:
+        from wizard.models.catalog import AmazonSettings
+    except ImportError:  # pragma: no cover - only while the settings module does not exist
+        return False
+    saved_at = getattr(AmazonSettings, "saved_at", None)
+    if saved_at is None:  # pragma: no cover
+        return False
+    row = session.exec(select(AmazonSettings).where(AmazonSettings.account_id == account_id)).first()
+    return bool(row is not None and row.saved_at)
+
+
+def facts_for(session: Session, account: Account) -> Facts:
+    """Read an account's progress from the database."""
+    assert account.id is not None
+    connection = session.exec(select(Connection).where(Connection.account_id == account.id)).first()
+    return Facts(
+        prerequisites_acknowledged=account.prerequisites_acknowledged_at is not None,
+        has_refresh_token=bool(connection and connection.refresh_token_encrypted),
+        seller_verified=seller_verified(connection),
+        settings_saved=_settings_saved(session, account.id),
+    )
+
+
+def wizard_steps(account: Account) -> list[Step]:
+    """Return the stepper's steps for ``account`` (``partial/connect/stepper.html`` shows them)."""
+    from flask import current_app, url_for
+
+    from wizard.db import get_session
+
+    urls = {endpoint: url_for(endpoint) for _, endpoint in STEP_INFO.values()
+            if endpoint in current_app.view_functions}
+    return steps_for(facts_for(get_session(), account), urls)
