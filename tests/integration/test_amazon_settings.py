@@ -29,9 +29,15 @@ def connect(db: Session, account: Account, keys: str) -> Connection:
     assert row is not None and row.id is not None
     row.prerequisites_acknowledged_at = utcnow()
     connection = Connection(
-        account_id=row.id, status=ConnectionStatus.CONNECTED, selling_partner_id="A1PROSELLERUS01",
-        refresh_token_encrypted=TokenCipher(keys).encrypt("Atzr|x"), authorized_at=utcnow(),
-        verified_at=utcnow(), selling_plan="PROFESSIONAL", us_participating=True, store_name="Acme Outdoor Co",
+        account_id=row.id,
+        status=ConnectionStatus.CONNECTED,
+        selling_partner_id="A1PROSELLERUS01",
+        refresh_token_encrypted=TokenCipher(keys).encrypt("Atzr|x"),
+        authorized_at=utcnow(),
+        verified_at=utcnow(),
+        selling_plan="PROFESSIONAL",
+        us_participating=True,
+        store_name="Acme Outdoor Co",
     )
     db.add(row)
     db.add(connection)
@@ -41,8 +47,12 @@ def connect(db: Session, account: Account, keys: str) -> Connection:
 
 def add_products(db: Session, account_id: int, products: list[tuple[str, int, int]]) -> None:
     """Arrange: catalog rows (sku, available, price_cents)."""
-    db.add_all(Product(account_id=account_id, sku=sku, title=f"Product {sku}", available=available,
-                       price_cents=price) for sku, available, price in products)
+    db.add_all(
+        Product(
+            account_id=account_id, sku=sku, title=f"Product {sku}", available=available, price_cents=price
+        )
+        for sku, available, price in products
+    )
     db.commit()
 
 
@@ -71,15 +81,23 @@ def test_the_page_shows_the_guides_two_sections_and_the_gate_example(client, sig
     html = client.get(URL).get_data(as_text=True)
     text = text_of(html)
     assert "<html" in html
-    for words in ("Inventory Settings", "Marketplace Inventory Buffer", "Inventory Ceiling", "Pricing Settings",
-                  "Minimum Price Threshold (USD)", "Disable Pricing"):
+    for words in (
+        "Inventory Settings",
+        "Marketplace Inventory Buffer",
+        "Inventory Ceiling",
+        "Pricing Settings",
+        "Minimum Price Threshold (USD)",
+        "Disable Pricing",
+    ):
         assert words in text
     assert "The buffer is a gate, not a subtraction." in text
     assert "6 available advertises 4" in text and "5 available advertises 0" in text
     assert 'aria-live="polite"' in html and 'id="impact-preview"' in html
 
 
-def test_an_htmx_request_gets_the_fragment_and_a_plain_get_the_full_page(client, signed_in_as, connected) -> None:
+def test_an_htmx_request_gets_the_fragment_and_a_plain_get_the_full_page(
+    client, signed_in_as, connected
+) -> None:
     signed_in_as("manager")
     fragment = client.get(URL, headers=HTMX)
     page = client.get(URL)
@@ -90,19 +108,28 @@ def test_an_htmx_request_gets_the_fragment_and_a_plain_get_the_full_page(client,
 
 
 def test_saving_stores_the_settings_records_a_version_and_schedules_a_sync(
-        client, signed_in_as, connected, merchant, db, redis_url) -> None:
+    client, signed_in_as, connected, merchant, db, redis_url
+) -> None:
     user = signed_in_as("manager")
     add_products(db, merchant.account.id, [("A", 5, 1999), ("B", 6, 1999), ("C", 40, 499)])
     response = post(client, URL, {"inventory_buffer": "6", "inventory_ceiling": "4", "min_price": "5.00"})
     assert response.status_code == 302
     settings = saved_settings(db, merchant.account.id)
     assert settings is not None and settings.saved_at is not None and settings.saved_by_user_id == user.id
-    assert (settings.inventory_buffer, settings.inventory_ceiling, settings.min_price_cents,
-            settings.disable_pricing) == (6, 4, 500, False)
+    assert (
+        settings.inventory_buffer,
+        settings.inventory_ceiling,
+        settings.min_price_cents,
+        settings.disable_pricing,
+    ) == (6, 4, 500, False)
     version = db.exec(select(SettingsVersion)).one()
     assert version.user_id == user.id and version.before is None
-    assert json.loads(version.after) == {"inventory_buffer": 6, "inventory_ceiling": 4, "min_price_cents": 500,
-                                         "disable_pricing": False}
+    assert json.loads(version.after) == {
+        "inventory_buffer": 6,
+        "inventory_ceiling": 4,
+        "min_price_cents": 500,
+        "disable_pricing": False,
+    }
     summary = json.loads(version.preview_summary)
     assert (summary["total"], summary["in_stock_after"], summary["below_threshold_after"]) == (3, 1, 1)
     page = text_of(client.get(response.headers["Location"]).get_data(as_text=True))
@@ -110,20 +137,43 @@ def test_saving_stores_the_settings_records_a_version_and_schedules_a_sync(
     assert Redis.from_url(redis_url).exists(f"sync:soon:{merchant.account.id}")
 
 
-@pytest.mark.parametrize(("data", "field", "message"), [
-    ({"inventory_buffer": ""}, "inventory_buffer", "Enter the buffer as a whole number of units, 0 or more."),
-    ({"inventory_buffer": "2.5"}, "inventory_buffer", "Enter the buffer as a whole number of units, like 6"),
-    ({"inventory_buffer": "-3"}, "inventory_buffer", "The buffer can't be negative. Use 0 for no buffer."),
-    ({"inventory_ceiling": "four"}, "inventory_ceiling", "Enter the ceiling as a whole number of units"),
-    ({"inventory_ceiling": "-1"}, "inventory_ceiling",
-     "The ceiling can't be negative. Leave it empty for no ceiling."),
-    ({"min_price": "4.999"}, "min_price", "Use at most 2 decimal places (whole cents), like 4.99."),
-    ({"min_price": "-1"}, "min_price", "The threshold can't be negative. Use 0.00 to send every product."),
-    ({"min_price": "five"}, "min_price", "Enter an amount in US dollars, like 19.99"),
-    ({"min_price": ""}, "min_price", "Enter the threshold in US dollars, like 5.00"),
-])
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        (
+            {"inventory_buffer": ""},
+            "inventory_buffer",
+            "Enter the buffer as a whole number of units, 0 or more.",
+        ),
+        (
+            {"inventory_buffer": "2.5"},
+            "inventory_buffer",
+            "Enter the buffer as a whole number of units, like 6",
+        ),
+        (
+            {"inventory_buffer": "-3"},
+            "inventory_buffer",
+            "The buffer can't be negative. Use 0 for no buffer.",
+        ),
+        ({"inventory_ceiling": "four"}, "inventory_ceiling", "Enter the ceiling as a whole number of units"),
+        (
+            {"inventory_ceiling": "-1"},
+            "inventory_ceiling",
+            "The ceiling can't be negative. Leave it empty for no ceiling.",
+        ),
+        ({"min_price": "4.999"}, "min_price", "Use at most 2 decimal places (whole cents), like 4.99."),
+        (
+            {"min_price": "-1"},
+            "min_price",
+            "The threshold can't be negative. Use 0.00 to send every product.",
+        ),
+        ({"min_price": "five"}, "min_price", "Enter an amount in US dollars, like 19.99"),
+        ({"min_price": ""}, "min_price", "Enter the threshold in US dollars, like 5.00"),
+    ],
+)
 def test_a_bad_value_gets_its_message_on_submit_without_javascript_and_nothing_is_saved(
-        client, signed_in_as, connected, merchant, db, data, field, message) -> None:
+    client, signed_in_as, connected, merchant, db, data, field, message
+) -> None:
     signed_in_as("admin")
     response = post(client, URL, {**DEFAULTS, **data})
     html = response.get_data(as_text=True)
@@ -134,12 +184,16 @@ def test_a_bad_value_gets_its_message_on_submit_without_javascript_and_nothing_i
     assert saved_settings(db, merchant.account.id) is None
 
 
-@pytest.mark.parametrize(("data", "field", "message"), [
-    ({"inventory_buffer": "abc"}, "inventory_buffer", "Enter the buffer as a whole number of units"),
-    ({"min_price": "1,299.00"}, "min_price", "Use a dot for cents and no thousands separators"),
-])
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"inventory_buffer": "abc"}, "inventory_buffer", "Enter the buffer as a whole number of units"),
+        ({"min_price": "1,299.00"}, "min_price", "Use a dot for cents and no thousands separators"),
+    ],
+)
 def test_the_preview_shows_a_bad_value_inline_as_the_merchant_types(
-        client, signed_in_as, connected, data, field, message) -> None:
+    client, signed_in_as, connected, data, field, message
+) -> None:
     signed_in_as("admin")
     response = post(client, PREVIEW, {**DEFAULTS, **data}, headers=HTMX)
     html = response.get_data(as_text=True)
@@ -150,14 +204,24 @@ def test_the_preview_shows_a_bad_value_inline_as_the_merchant_types(
 
 
 def test_the_preview_counts_a_known_catalog_and_warns_when_many_listings_go_to_zero(
-        client, signed_in_as, connected, merchant, db) -> None:
+    client, signed_in_as, connected, merchant, db
+) -> None:
     signed_in_as("admin")
-    add_products(db, merchant.account.id, [
-        ("GONE-1", 5, 1999), ("GONE-2", 3, 2500), ("KEPT-1", 10, 1999), ("KEPT-2", 50, 1999), ("CHEAP-1", 80, 299),
-        ("ZERO-1", 0, 1999),
-    ])
-    html = post(client, PREVIEW, {"inventory_buffer": "6", "inventory_ceiling": "4", "min_price": "5"},
-                headers=HTMX).get_data(as_text=True)
+    add_products(
+        db,
+        merchant.account.id,
+        [
+            ("GONE-1", 5, 1999),
+            ("GONE-2", 3, 2500),
+            ("KEPT-1", 10, 1999),
+            ("KEPT-2", 50, 1999),
+            ("CHEAP-1", 80, 299),
+            ("ZERO-1", 0, 1999),
+        ],
+    )
+    html = post(
+        client, PREVIEW, {"inventory_buffer": "6", "inventory_ceiling": "4", "min_price": "5"}, headers=HTMX
+    ).get_data(as_text=True)
     text = text_of(html)
     # Now (defaults): 5 in stock. After: KEPT-1 and KEPT-2 only, capped at 4 each.
     assert re.search(r"In stock on Amazon 5 → would become 2 of 6", text)
@@ -170,25 +234,36 @@ def test_the_preview_counts_a_known_catalog_and_warns_when_many_listings_go_to_z
 
 
 def test_the_preview_says_prices_will_not_be_sent_with_pricing_disabled(
-        client, signed_in_as, connected, merchant, db) -> None:
+    client, signed_in_as, connected, merchant, db
+) -> None:
     signed_in_as("admin")
     add_products(db, merchant.account.id, [("A", 9, 1999), ("B", 9, 299)])
-    html = post(client, PREVIEW, {**DEFAULTS, "min_price": "5.00", "disable_pricing": "y"},
-                headers=HTMX).get_data(as_text=True)
+    html = post(
+        client, PREVIEW, {**DEFAULTS, "min_price": "5.00", "disable_pricing": "y"}, headers=HTMX
+    ).get_data(as_text=True)
     text = text_of(html)
     assert "Prices will not be sent (Disable Pricing is on)" in text
     assert "Kept off by the price threshold 1" in text
 
 
-@pytest.mark.parametrize(("buffer", "ceiling", "note"), [
-    ("6", "0", "A ceiling of 0 advertises nothing: every product shows out of stock on Amazon."),
-    ("10", "2", "A product needs at least 10 units to be listed, and at most 2 are shown: a 8-unit safety margin"),
-])
+@pytest.mark.parametrize(
+    ("buffer", "ceiling", "note"),
+    [
+        ("6", "0", "A ceiling of 0 advertises nothing: every product shows out of stock on Amazon."),
+        (
+            "10",
+            "2",
+            "A product needs at least 10 units to be listed, and at most 2 are shown: a 8-unit safety margin",
+        ),
+    ],
+)
 def test_a_ceiling_of_zero_or_below_the_buffer_is_allowed_but_explained(
-        client, signed_in_as, connected, merchant, db, buffer, ceiling, note) -> None:
+    client, signed_in_as, connected, merchant, db, buffer, ceiling, note
+) -> None:
     signed_in_as("admin")
-    preview = post(client, PREVIEW, {**DEFAULTS, "inventory_buffer": buffer, "inventory_ceiling": ceiling},
-                   headers=HTMX).get_data(as_text=True)
+    preview = post(
+        client, PREVIEW, {**DEFAULTS, "inventory_buffer": buffer, "inventory_ceiling": ceiling}, headers=HTMX
+    ).get_data(as_text=True)
     assert re.search(r'id="ceiling-note"[^>]*hx-swap-oob="true"', preview)
     assert note in text_of(preview)
     response = post(client, URL, {**DEFAULTS, "inventory_buffer": buffer, "inventory_ceiling": ceiling})
@@ -198,13 +273,15 @@ def test_a_ceiling_of_zero_or_below_the_buffer_is_allowed_but_explained(
     assert note in text_of(client.get(URL).get_data(as_text=True))
 
 
-def test_staff_see_the_settings_read_only_and_cannot_change_them(client, signed_in_as, connected, merchant,
-                                                                 db) -> None:
+def test_staff_see_the_settings_read_only_and_cannot_change_them(
+    client, signed_in_as, connected, merchant, db
+) -> None:
     signed_in_as("staff")
     html = client.get(URL).get_data(as_text=True)
     assert "View only" in text_of(html)
-    assert re.search(r'<input[^>]*disabled[^>]*id="inventory_buffer"|<input[^>]*id="inventory_buffer"[^>]*disabled',
-                     html)
+    assert re.search(
+        r'<input[^>]*disabled[^>]*id="inventory_buffer"|<input[^>]*id="inventory_buffer"[^>]*disabled', html
+    )
     assert "Save settings" not in html and "Save and finish setup" not in html
     token = csrf_token(client, URL)
     for path in (URL, PREVIEW, "/settings/amazon/history/1/restore"):
@@ -229,12 +306,16 @@ def test_saving_the_same_values_again_records_nothing(client, signed_in_as, conn
 
 
 def test_history_lists_each_save_and_restore_brings_back_an_old_version(
-        client, signed_in_as, connected, merchant, db) -> None:
+    client, signed_in_as, connected, merchant, db
+) -> None:
     signed_in_as("admin")
     post(client, URL, {"inventory_buffer": "6", "inventory_ceiling": "4", "min_price": "5.00"})
     signed_in_as("manager")
-    post(client, URL, {"inventory_buffer": "12", "inventory_ceiling": "", "min_price": "5.00",
-                       "disable_pricing": "y"})
+    post(
+        client,
+        URL,
+        {"inventory_buffer": "12", "inventory_ceiling": "", "min_price": "5.00", "disable_pricing": "y"},
+    )
     text = text_of(client.get(URL).get_data(as_text=True))
     assert "by Admin User" in text and "by Manager User" in text
     assert "Buffer: 6 units → 12 units" in text and "Ceiling: 4 units → no ceiling" in text
@@ -264,7 +345,8 @@ def test_restoring_another_accounts_version_is_not_found(client, signed_in_as, c
 
 
 def test_the_first_save_in_the_wizard_shows_setup_complete_with_the_checklist_complete(
-        client, signed_in_as, connected) -> None:
+    client, signed_in_as, connected
+) -> None:
     signed_in_as("admin")
     before = client.get(URL).get_data(as_text=True)
     assert 'aria-label="Setup steps"' in before and "Save and finish setup" in before
@@ -285,16 +367,24 @@ def test_a_merchant_who_has_not_connected_amazon_is_sent_to_the_wizard(client, s
 
 
 def test_settings_survive_the_connection_being_deleted_and_recreated(
-        app, client, signed_in_as, connected, merchant, db) -> None:
+    app, client, signed_in_as, connected, merchant, db
+) -> None:
     signed_in_as("admin")
-    post(client, URL, {"inventory_buffer": "6", "inventory_ceiling": "4", "min_price": "5.00",
-                       "disable_pricing": "y"})
+    post(
+        client,
+        URL,
+        {"inventory_buffer": "6", "inventory_ceiling": "4", "min_price": "5.00", "disable_pricing": "y"},
+    )
     db.delete(db.get(Connection, connected.id))
     db.commit()
     connect(db, merchant.account, app.config["TOKEN_ENCRYPTION_KEYS"])
     settings = saved_settings(db, merchant.account.id)
     assert settings is not None
-    assert (settings.inventory_buffer, settings.inventory_ceiling, settings.min_price_cents,
-            settings.disable_pricing) == (6, 4, 500, True)
+    assert (
+        settings.inventory_buffer,
+        settings.inventory_ceiling,
+        settings.min_price_cents,
+        settings.disable_pricing,
+    ) == (6, 4, 500, True)
     html = client.get(URL).get_data(as_text=True)
     assert 'value="6"' in html and 'value="4"' in html and 'value="5.00"' in html

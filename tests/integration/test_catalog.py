@@ -1,0 +1,253 @@
+"""The catalog page and CSV import through the Flask client."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+
+from flask.testing import FlaskClient
+from sqlmodel import Session, select
+
+from tests.conftest import Merchant
+from tests.fixtures.services import wait_until
+from tests.helpers import csrf_token
+from tests.integration.test_amazon_settings import add_products, text_of
+from wizard.catalog_import import import_csv
+from wizard.models import AmazonSettings, CatalogImport, Product
+
+CATALOG = "/catalog/"
+IMPORT = "/catalog/import"
+
+
+def upload(client: FlaskClient, content: str, filename: str = "products.csv"):  # type: ignore[no-untyped-def]
+    token = csrf_token(client, CATALOG)
+    return client.post(
+        IMPORT,
+        data={"csrf_token": token, "file": (io.BytesIO(content.encode()), filename)},
+        content_type="multipart/form-data",
+    )
+
+
+def finished_import(db: Session, import_id: int) -> CatalogImport:
+    def _done() -> CatalogImport | None:
+        db.expire_all()
+        job = db.get(CatalogImport, import_id)
+        return job if job is not None and job.status != "running" else None
+
+    return wait_until(_done, timeout=20, message="the import to finish")  # type: ignore[no-any-return]
+
+
+def products(db: Session, account_id: int) -> dict[str, tuple[str, int, int]]:
+    db.expire_all()
+    rows = db.exec(select(Product).where(Product.account_id == account_id)).all()
+    return {p.sku: (p.title, p.available, p.price_cents) for p in rows}
+
+
+def test_a_csv_import_keeps_good_rows_and_reports_each_bad_row_with_its_line_and_reason(
+    client, signed_in_as, merchant: Merchant, db
+) -> None:
+    signed_in_as("manager")
+    content = (
+        "sku,title,available,price\n"
+        "TENT-2P,Two-person tent,12,149.00\n"  # line 2
+        ",Nameless,3,9.99\n"  # 3: missing SKU
+        "LAMP-1,Lantern,-4,19.99\n"  # 4: negative quantity
+        "LAMP-2,Lantern,lots,19.99\n"  # 5: not a number
+        "LAMP-3,Lantern,4,19.999\n"  # 6: bad price
+        "TENT-2P,Same SKU again,1,1.00\n"  # 7: duplicate of line 2
+        f"{'X' * 41},Too long,1,1.00\n"  # 8: SKU too long
+        'MUG-1,"Mug, enamel",0,8.5\n'  # 9: good, quoted comma, price without cents
+    )
+    response = upload(client, content)
+    assert response.status_code == 302
+    import_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    job = finished_import(db, import_id)
+    assert (job.status, job.written_rows, job.error_count) == ("done", 2, 6)
+    assert products(db, merchant.account.id) == {
+        "TENT-2P": ("Two-person tent", 12, 14900),
+        "MUG-1": ("Mug, enamel", 0, 850),
+    }
+    errors = {e["line"]: e["reason"] for e in json.loads(job.errors_json)}
+    assert errors[3] == "The SKU is missing."
+    assert "can't be negative" in errors[4]
+    assert "whole number" in errors[5]
+    assert "at most 2 decimal places" in errors[6]
+    assert errors[7] == "This SKU is already on line 2; only that line is imported."
+    assert "Amazon allows at most 40" in errors[8]
+    page = text_of(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert "Import finished: 2 products saved, 6 rows skipped" in page
+    assert "4 LAMP-1 Units available can't be negative" in page
+
+
+def test_importing_again_updates_rows_by_sku_and_never_doubles_them(
+    client, signed_in_as, merchant, db
+) -> None:
+    signed_in_as("admin")
+    add_products(db, merchant.account.id, [("TENT-2P", 1, 100)])
+    response = upload(client, "SKU,Available,Price\nTENT-2P,7,120.50\nNEW-1,2,3\n")
+    job = finished_import(db, int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    assert job.written_rows == 2
+    assert products(db, merchant.account.id) == {
+        "TENT-2P": ("Product TENT-2P", 7, 12050),
+        "NEW-1": ("", 2, 300),
+    }
+
+
+def test_a_file_without_the_required_columns_is_refused_with_the_expected_header(
+    client, signed_in_as, merchant, db
+) -> None:
+    signed_in_as("admin")
+    response = upload(client, "code,qty\nA,1\n")
+    job = finished_import(db, int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    assert job.status == "failed"
+    assert "missing the columns sku, available, price" in (job.message or "")
+    assert products(db, merchant.account.id) == {}
+    page = text_of(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert "The file was not imported" in page and "sku,title,available,price" in page
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_a_tip(client, signed_in_as, merchant, db) -> None:
+    signed_in_as("admin")
+    token = csrf_token(client, CATALOG)
+    response = client.post(
+        IMPORT,
+        data={
+            "csrf_token": token,
+            "file": (io.BytesIO("sku,available,price\nCAFÉ,1,2\n".encode("latin-1")), "latin.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    job = finished_import(db, int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    assert job.status == "failed" and "CSV UTF-8" in (job.message or "")
+
+
+def test_importing_without_a_file_says_so_and_keeps_the_page(client, signed_in_as) -> None:
+    signed_in_as("admin")
+    token = csrf_token(client, CATALOG)
+    response = client.post(IMPORT, data={"csrf_token": token}, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "Choose a CSV file to import." in text_of(response.get_data(as_text=True))
+
+
+def test_staff_cannot_import_and_do_not_see_the_import_form(client, signed_in_as) -> None:
+    signed_in_as("staff")
+    html = client.get(CATALOG).get_data(as_text=True)
+    assert "csv-file" not in html and "/catalog/import" not in html
+    token = csrf_token(client, CATALOG)
+    response = client.post(
+        IMPORT,
+        data={"csrf_token": token, "file": (io.BytesIO(b"sku,available,price\n"), "a.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 403
+
+
+def test_the_progress_fragment_polls_itself_while_the_import_runs_and_stops_when_done(
+    client, signed_in_as, merchant, db
+) -> None:
+    signed_in_as("admin")
+    running = CatalogImport(
+        account_id=merchant.account.id, filename="big.csv", total_rows=100_000, processed_rows=25_000
+    )
+    done = CatalogImport(
+        account_id=merchant.account.id,
+        filename="big.csv",
+        total_rows=10,
+        processed_rows=10,
+        written_rows=10,
+        status="done",
+    )
+    db.add_all([running, done])
+    db.commit()
+    fragment = client.get(f"/catalog/import/{running.id}", headers={"HX-Request": "true"}).get_data(
+        as_text=True
+    )
+    assert 'hx-trigger="load delay:1s"' in fragment and "<html" not in fragment
+    assert re.search(r'<progress[^>]*max="100" value="25"', fragment)
+    assert "25,000 of about 100,000 rows" in text_of(fragment)
+    finished = client.get(f"/catalog/import/{done.id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "hx-trigger" not in finished and "Import finished: 10 products saved" in text_of(finished)
+
+
+def test_a_crash_mid_import_leaves_only_whole_rows(database_url, merchant, db) -> None:
+    lines = ["sku,title,available,price"] + [
+        f"SKU-{i:04d},Product {i},{i},1.{i % 100:02d}" for i in range(25)
+    ]
+    seen: list[int] = []
+
+    def crash_after_two_chunks(progress) -> None:  # type: ignore[no-untyped-def]
+        seen.append(progress.written)
+        if len(seen) == 2:
+            raise KeyboardInterrupt  # the process dies between chunks
+
+    with contextlib.suppress(KeyboardInterrupt):
+        import_csv(
+            database_url,
+            merchant.account.id,
+            "\n".join(lines).encode(),
+            chunk_rows=10,
+            on_chunk=crash_after_two_chunks,
+        )
+    stored = products(db, merchant.account.id)
+    assert len(stored) == 20
+    for i in range(20):
+        assert stored[f"SKU-{i:04d}"] == (f"Product {i}", i, 100 + i % 100)
+
+
+def test_the_catalog_explains_each_number_and_filters_by_outcome_in_sql(
+    client, signed_in_as, merchant, db
+) -> None:
+    db.add(
+        AmazonSettings(
+            account_id=merchant.account.id, inventory_buffer=6, inventory_ceiling=4, min_price_cents=500
+        )
+    )
+    db.commit()
+    add_products(
+        db,
+        merchant.account.id,
+        [("GATED", 5, 1999), ("CAPPED", 6, 1999), ("CHEAP", 50, 499), ("EMPTY", 0, 1999), ("EXACT", 4, 1999)],
+    )
+    signed_in_as("staff")
+    text = text_of(client.get(CATALOG).get_data(as_text=True))
+    assert "5 products" in text
+    assert "5 available, below the buffer of 6 → 0" in text
+    assert "6 available, buffer of 6 met, capped by the ceiling of 4 → 4" in text
+
+    def skus(outcome: str) -> set[str]:
+        html = client.get(
+            CATALOG,
+            query_string={"outcome": outcome},
+            headers={"HX-Request": "true", "HX-Target": "catalog-results"},
+        )
+        return set(re.findall(r'<td class="sku"><code>([^<]+)</code>', html.get_data(as_text=True)))
+
+    assert skus("in_stock") == {"CAPPED"}
+    assert skus("below_buffer") == {"GATED", "EXACT"}
+    assert skus("capped") == {"CAPPED"}
+    assert skus("below_price_threshold") == {"CHEAP"}
+    assert skus("out_of_stock") == {"EMPTY"}
+
+
+def test_active_search_returns_only_the_results_fragment(client, signed_in_as, merchant, db) -> None:
+    add_products(db, merchant.account.id, [("TENT-2P", 5, 1999), ("LAMP-1", 6, 1999), ("100%_WOOL", 1, 100)])
+    signed_in_as("staff")
+    response = client.get(
+        CATALOG, query_string={"q": "tent"}, headers={"HX-Request": "true", "HX-Target": "catalog-results"}
+    )
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="catalog-results"')
+    assert "TENT-2P" in html and "LAMP-1" not in html
+    wildcard = client.get(CATALOG, query_string={"q": "0%_"}).get_data(as_text=True)
+    assert "100%_WOOL" in wildcard and "TENT-2P" not in wildcard
+
+
+def test_the_catalog_is_paginated_fifty_per_page(client, signed_in_as, merchant, db) -> None:
+    add_products(db, merchant.account.id, [(f"SKU-{i:03d}", i, 1000) for i in range(120)])
+    signed_in_as("admin")
+    first = client.get(CATALOG).get_data(as_text=True)
+    last = client.get(CATALOG, query_string={"page": 3}).get_data(as_text=True)
+    assert len(re.findall(r'<td class="sku">', first)) == 50 and "page 1 of 3" in text_of(first)
+    assert len(re.findall(r'<td class="sku">', last)) == 20 and "SKU-119" in last
