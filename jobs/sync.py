@@ -33,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from jobs.queue import clear_soon_guard, enqueue_sync, redis_connection
 from wizard import sync_plan
-from wizard.amazon.client import US_MARKETPLACE_ID, AmazonClient, SellerAuth
+from wizard.amazon.client import US_MARKETPLACE_ID, AmazonClient, RetryPolicy, SellerAuth
 from wizard.amazon.errors import AmazonError, AmazonRequestError, AmazonUnavailable, AuthorizationRevoked
 from wizard.amazon.feeds import Feed, FeedsApi
 from wizard.amazon.ratelimit import RedisTokenBuckets
@@ -198,7 +198,9 @@ class Syncer:
         self.config = config
         self.redis = redis
         self.account_id = account_id
-        self.client = client or AmazonClient.from_config(config, cache=redis,
+        retry = RetryPolicy(attempts=int(config.get("AMAZON_RETRY_ATTEMPTS", 5)),
+                            base_delay=float(config.get("AMAZON_RETRY_BASE_DELAY", 0.5)))
+        self.client = client or AmazonClient.from_config(config, cache=redis, retry=retry,
                                                          limiter=RedisTokenBuckets(redis))
         self.feeds = FeedsApi(self.client)
         self.cipher = TokenCipher(config["TOKEN_ENCRYPTION_KEYS"])

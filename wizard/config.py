@@ -44,6 +44,8 @@ ENV_VARS: dict[str, tuple[Any, str]] = {
     "SYNC_RETRY_DELAY": (60, _INT),
     "SYNC_FEED_MAX_MESSAGES": (25000, _INT),
     "AMAZON_MODELS_DIR": ("", _STR),
+    "AMAZON_RETRY_ATTEMPTS": (5, _INT),
+    "AMAZON_RETRY_BASE_DELAY": (0.5, _FLOAT),
     "SESSION_COOKIE_SECURE": (False, _BOOL),
 }
 

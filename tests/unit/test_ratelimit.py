@@ -19,7 +19,7 @@ def test_a_bucket_allows_its_burst_then_asks_to_wait_one_refill(redis: Redis) ->
     waits = [buckets.try_acquire("S1", "createFeed") for _ in range(6)]
 
     assert waits[:5] == [0, 0, 0, 0, 0]
-    assert 55 <= waits[5] <= 60
+    assert 60 <= waits[5] <= 67  # one refill at 90% of Amazon's rate
 
 
 def test_buckets_are_per_seller_and_per_operation(redis: Redis) -> None:
@@ -53,7 +53,7 @@ def test_acquire_sleeps_for_the_time_the_bucket_needs(redis: Redis) -> None:
     buckets.acquire("S1", "getFeedDocument")
     buckets.acquire("S1", "getFeedDocument")
 
-    assert len(slept) == 1 and 40 <= slept[0] <= 46
+    assert len(slept) == 1 and 45 <= slept[0] <= 51
     assert buckets.waited["getFeedDocument"] == pytest.approx(slept[0])
 
 
@@ -63,7 +63,7 @@ def test_the_rate_amazon_reports_replaces_the_documented_default(redis: Redis) -
 
     buckets.observe("S1", "createFeed", 10.0)
 
-    assert buckets.try_acquire("S1", "createFeed") <= 0.1
+    assert buckets.try_acquire("S1", "createFeed") <= 0.12  # one token at 90% of 10 per second
     other_seller_wait = [buckets.try_acquire("S2", "createFeed") for _ in range(2)][1]
     assert other_seller_wait > 50
 

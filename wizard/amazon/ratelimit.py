@@ -45,10 +45,14 @@ DEFAULT_BUCKETS: dict[str, Bucket] = {
 #: For an operation we know nothing about: a cautious plan.
 FALLBACK_BUCKET = Bucket(0.5, 1)
 
-# KEYS[1] = the bucket hash, KEYS[2] = the adopted rate. ARGV = default rate, burst.
+#: We refill a little slower than Amazon does: a request reaches Amazon some milliseconds after it left our
+#: bucket, and with no slack at all two requests whose latencies differ could arrive too close together.
+SAFETY_MARGIN = 0.9
+
+# KEYS[1] = the bucket hash, KEYS[2] = the adopted rate. ARGV = default rate, burst, safety margin.
 # Returns 0 when a token was taken, else the milliseconds to wait for one.
 _TAKE = """
-local rate = tonumber(redis.call('GET', KEYS[2]) or ARGV[1])
+local rate = tonumber(redis.call('GET', KEYS[2]) or ARGV[1]) * tonumber(ARGV[3])
 local burst = tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -97,7 +101,8 @@ class RedisTokenBuckets:
     def try_acquire(self, seller_id: str, operation: str) -> float:
         """Take a token if one is there and return 0, else return the seconds to wait for one."""
         bucket = self.bucket(operation)
-        wait_ms = int(self._take(keys=self._keys(seller_id, operation), args=[bucket.rate, bucket.burst]))
+        wait_ms = int(self._take(keys=self._keys(seller_id, operation),
+                                 args=[bucket.rate, bucket.burst, SAFETY_MARGIN]))
         return wait_ms / 1000
 
     def acquire(self, seller_id: str, operation: str) -> None:
