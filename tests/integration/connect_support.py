@@ -58,7 +58,7 @@ class AmazonSide:
         self.http = requests.Session()
 
     def consent(self, consent_url: str, seller: str = PRO_SELLER, decision: str = "authorize") -> str:
-        """Open the consent page, pick ``seller``, click Authorize or Cancel; return where Amazon redirects."""
+        """Open the consent page, pick ``seller``, click Authorize or Cancel; return Amazon's redirect."""
         page = self.http.get(consent_url, timeout=10)
         assert page.status_code == 200, page.text
         fields = hidden_fields(page.text)
@@ -69,12 +69,12 @@ class AmazonSide:
         return answer.headers["Location"]
 
     def manage_your_apps(self, sandbox_url: str, seller: str) -> str:
-        """Click Authorize for ``seller`` in "Manage Your Apps"; return our Login URI with Amazon's parameters."""
+        """Click Authorize for ``seller`` in "Manage Your Apps"; return our Login URI with its parameters."""
         page = self.http.get(sandbox_url + "/apps/manage", timeout=10)
         nonce = re.search(r'name="nonce" value="([^"]+)"', page.text)
         assert nonce, "no nonce on Manage Your Apps"
-        answer = self.http.post(f"{sandbox_url}/apps/manage/{seller}/authorize", data={"nonce": nonce.group(1)},
-                                allow_redirects=False, timeout=10)
+        answer = self.http.post(f"{sandbox_url}/apps/manage/{seller}/authorize",
+                                data={"nonce": nonce.group(1)}, allow_redirects=False, timeout=10)
         assert answer.status_code == 302, answer.text
         return answer.headers["Location"]
 
