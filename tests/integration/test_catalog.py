@@ -251,3 +251,16 @@ def test_the_catalog_is_paginated_fifty_per_page(client, signed_in_as, merchant,
     last = client.get(CATALOG, query_string={"page": 3}).get_data(as_text=True)
     assert len(re.findall(r'<td class="sku">', first)) == 50 and "page 1 of 3" in text_of(first)
     assert len(re.findall(r'<td class="sku">', last)) == 20 and "SKU-119" in last
+
+
+def test_the_demo_data_loads_a_realistic_catalog_once(app, db) -> None:
+    from wizard import demo
+    from wizard.models import Account
+
+    demo.load(db, app.config)
+    demo.load(db, app.config)
+    account = db.exec(select(Account).where(Account.name == demo.DEMO_ACCOUNT)).one()
+    catalog = db.exec(select(Product).where(Product.account_id == account.id)).all()
+    assert len(catalog) == 3_000
+    assert {p.available for p in catalog} >= {0, 1, 10, 200}
+    assert min(p.price_cents for p in catalog) >= 100 and max(p.price_cents for p in catalog) <= 30_000
