@@ -11,9 +11,10 @@ class SignInForm(FlaskForm):
     """Email and password."""
 
     # A shape check only (wtforms' Email() needs the email_validator package); the lookup decides.
-    email = EmailField("Email", validators=[DataRequired("Enter your email address."),
-                                            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-                                                   message="Enter an email address like name@example.com.")])
+    email = EmailField("Email", filters=[lambda value: value.strip() if value else value],
+                       validators=[DataRequired("Enter your email address."),
+                                   Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                                          message="Enter an email address like name@example.com.")])
     password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=200)])
 
 
