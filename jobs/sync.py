@@ -231,6 +231,8 @@ class Syncer:
                 if trigger == FOLLOW:
                     return Outcome("nothing_to_follow")
                 run = self._start_run(trigger)
+            if run is not None and run.status == RunStatus.QUEUED:
+                self._begin(run)
             try:
                 if run is not None and run.status in (RunStatus.QUEUED, RunStatus.PLANNING):
                     self._plan(run)
@@ -300,6 +302,13 @@ class Syncer:
         # Changes arriving from now on are not seen by this run's plan: let them schedule the next one.
         clear_soon_guard(self.account_id, self.redis)
         return run
+
+    def _begin(self, run: SyncRun) -> None:
+        """Start a run recorded as queued (by "Sync now")."""
+        run.status = RunStatus.PLANNING
+        run.started_at = utcnow()
+        self.session.commit()
+        clear_soon_guard(self.account_id, self.redis)
 
     def _stop_active_runs(self, message: str, code: str) -> None:
         """Stop the account's runs: unsent batches are cancelled (their SKUs go in the next run)."""

@@ -19,7 +19,7 @@ from wizard.db import get_session
 from wizard.extensions import htmx
 from wizard.models import Connection, ConnectionStatus
 from wizard.models.base import utcnow
-from wizard.models.sync import ACTIVE_RUN_STATUSES, FeedBatch, ListingState, RunStatus, SyncRun
+from wizard.models.sync import ACTIVE_RUN_STATUSES, FeedBatch, ListingState, RunStatus, SyncRun, SyncTrigger
 from wizard.rendering import render_page
 from wizard.security import current_account, manage, signed_in
 
@@ -82,7 +82,9 @@ class Progress:
     def label(self) -> str:
         """Return the sentence read out with the bar."""
         run = self.run
-        if run.status in (RunStatus.QUEUED, RunStatus.PLANNING):
+        if run.status == RunStatus.QUEUED:
+            return "Queued: starting in a moment…"
+        if run.status == RunStatus.PLANNING:
             return "Working out what changed since the last sync…"
         if run.status == RunStatus.DONE and run.batches_total == 0:
             return "Amazon was already up to date: nothing to send."
@@ -214,6 +216,12 @@ def sync_now() -> Response:
         flash("Connect or re-authorize your Amazon account first: there is nowhere to send updates yet.",
               "danger")
         return redirect(url_for("sync.index"))
+    session = get_session()
+    if session.exec(select(SyncRun).where(SyncRun.account_id == account.id,
+                                          SyncRun.status.in_(ACTIVE_RUN_STATUSES))).first() is None:  # type: ignore[attr-defined]
+        # Recorded now, so the page shows it (and polls) before a worker picks the job up.
+        session.add(SyncRun(account_id=account.id, trigger=SyncTrigger.MANUAL, status=RunStatus.QUEUED))
+        session.commit()
     redis = redis_connection(current_app.config["REDIS_URL"])
     try:
         enqueue_sync(account.id, "manual", connection=redis)

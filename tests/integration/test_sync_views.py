@@ -1,0 +1,125 @@
+"""The Sync page, its progress fragment, "Sync now", the home card and the catalog's per-SKU cell."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask.testing import FlaskClient
+from redis import Redis
+from sqlmodel import Session
+
+from tests.fixtures.worker import Seller, add_products, run_sync
+from tests.helpers import csrf_token
+from wizard.models import Product
+from wizard.models.sync import ListingState, ListingStatus
+
+
+def test_staff_see_the_sync_page_without_the_sync_now_button(
+        client: FlaskClient, signed_in_as, seller: Seller, db: Session, redis_url: str) -> None:
+    add_products(db, seller.account_id, 30)
+    run_sync(redis_url, seller.account_id)
+    signed_in_as("staff")
+
+    html = client.get("/sync/").get_data(as_text=True)
+
+    assert "Sync with Amazon" in html
+    assert "Sync now" not in html
+    assert "Done: 30 accepted, 0 rejected, in 1 feed." in html
+    assert 'aria-live="polite"' in html and "<progress" in html
+    assert "hx-trigger" not in html  # a finished run stops polling
+
+
+def test_staff_cannot_start_a_sync(client: FlaskClient, signed_in_as, seller: Seller, redis_url: str) -> None:
+    signed_in_as("staff")
+    token = csrf_token(client, "/sync/")
+
+    response = client.post("/sync/now", data={"csrf_token": token})
+
+    assert response.status_code == 403
+    assert Redis.from_url(redis_url).llen("rq:queue:sync") == 0
+
+
+def test_sync_now_enqueues_a_manual_sync(client: FlaskClient, signed_in_as, seller: Seller,
+                                         redis_url: str) -> None:
+    signed_in_as("manager")
+    token = csrf_token(client, "/sync/")
+
+    response = client.post("/sync/now", data={"csrf_token": token})
+
+    assert response.status_code == 302
+    assert Redis.from_url(redis_url).llen("rq:queue:sync") == 1
+    assert "Sync started" in client.get("/sync/").get_data(as_text=True)
+
+
+def test_sync_now_without_csrf_is_refused(client: FlaskClient, signed_in_as, seller: Seller,
+                                          redis_url: str) -> None:
+    signed_in_as("admin")
+
+    response = client.post("/sync/now")
+
+    assert response.status_code == 400
+    assert Redis.from_url(redis_url).llen("rq:queue:sync") == 0
+
+
+def test_the_progress_fragment_polls_while_a_run_is_active(client: FlaskClient, signed_in_as, seller: Seller,
+                                                           db: Session) -> None:
+    from wizard.models.sync import RunStatus, SyncRun
+
+    db.add(SyncRun(account_id=seller.account_id, status=RunStatus.PROCESSING, batches_total=2,
+                   batches_submitted=2, batches_processed=1, changed_count=40))
+    db.commit()
+    signed_in_as("staff")
+
+    html = client.get("/sync/progress", headers={"HX-Request": "true"}).get_data(as_text=True)
+
+    assert 'hx-trigger="load delay:1s"' in html
+    assert 'value="3"' in html and 'max="4"' in html
+    assert "2 sent to Amazon, 1 processed" in html
+    assert client.get("/sync/progress").status_code == 302  # without htmx: the full page
+
+
+def test_the_catalog_cell_shows_amazons_error_with_a_tip(app: Flask, seller: Seller, db: Session) -> None:
+    from wizard.models.base import utcnow
+
+    db.add(ListingState(account_id=seller.account_id, sku="UNKNOWN-1", sent_quantity=4, sent_at=utcnow(),
+                        status=ListingStatus.REJECTED, error_code="4000001",
+                        error_message="The SKU is not in your Amazon catalog"))
+    db.commit()
+    product = Product(account_id=seller.account_id, sku="UNKNOWN-1", available=4, price_cents=900)
+
+    with app.test_request_context():
+        html = render_template("partial/catalog_sync_cell.html", product=product)
+
+    assert "Rejected" in html
+    assert "The SKU is not in your Amazon catalog" in html
+    assert "Create the listing in Seller Central" in html
+    assert "qty 4" in html
+
+
+def test_a_rejected_sku_keeps_amazons_reason_and_is_retried(db: Session, seller: Seller, sandbox,
+                                                            redis_url: str) -> None:
+    add_products(db, seller.account_id, 3, prefix="UNKNOWN-")
+    add_products(db, seller.account_id, 3)
+    run_sync(redis_url, seller.account_id)
+    db.expire_all()
+    state = db.get(ListingState, 1)
+    assert state is not None and state.sku.startswith("UNKNOWN-")
+    assert state.status == ListingStatus.REJECTED and state.error_code == "4000001"
+    assert state.accepted_quantity is None
+
+    run_sync(redis_url, seller.account_id)
+
+    from tests.fixtures.worker import last_run
+
+    assert last_run(db, seller.account_id).changed_count == 3  # the rejected ones go again
+
+
+def test_the_home_card_shows_the_last_sync(client: FlaskClient, signed_in_as, seller: Seller, db: Session,
+                                           redis_url: str) -> None:
+    add_products(db, seller.account_id, 12)
+    run_sync(redis_url, seller.account_id)
+    signed_in_as("staff")
+
+    html = client.get("/").get_data(as_text=True)
+
+    assert "Amazon sync" in html and "Up to date" in html
+    assert "12 SKUs accepted by Amazon" in html
