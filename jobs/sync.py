@@ -29,7 +29,6 @@ from typing import Any
 
 from redis import Redis
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from jobs.queue import clear_soon_guard, enqueue_sync, redis_connection
 from wizard import sync_plan
@@ -374,19 +373,19 @@ class Syncer:
                           size_bytes=planned.size_bytes)
         self.session.add(batch)
         self.session.flush()
-        rows = [{"account_id": self.account_id, "sku": sku, "status": ListingStatus.PENDING.value,
-                 "inflight_batch_id": batch.id, "inflight_message_id": message_id,
-                 "inflight_quantity": quantity, "inflight_price_cents": price}
-                for message_id, sku, quantity, price in planned.rows]
-        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(ListingState.__table__)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["account_id", "sku"],
-            set_={name: stmt.excluded[name] for name in
-                  ("status", "inflight_batch_id", "inflight_message_id", "inflight_quantity",
-                   "inflight_price_cents")},
-        )
-        self.session.execute(stmt, rows)
+        # One upsert per SKU through the driver's executemany: the hot path of a first sync of a million SKUs.
+        dialect = self.session.get_bind().dialect
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        columns = ("account_id", "sku", "status", "inflight_batch_id", "inflight_message_id",
+                   "inflight_quantity", "inflight_price_cents")
+        # Built from the constant column names above only; every value goes through a bound parameter.
+        sql = (f"INSERT INTO listing_state ({', '.join(columns)}) "  # noqa: S608
+               f"VALUES ({', '.join([mark] * len(columns))}) ON CONFLICT (account_id, sku) DO UPDATE SET "
+               + ", ".join(f"{c} = excluded.{c}" for c in columns[2:]))
+        pending, batch_id = ListingStatus.PENDING.value, batch.id
+        self.session.connection().exec_driver_sql(sql, [
+            (self.account_id, sku, pending, batch_id, message_id, quantity, price)
+            for message_id, sku, quantity, price in planned.rows])
         run.batches_total += 1
         run.changed_count += planned.message_count
         self.session.commit()
