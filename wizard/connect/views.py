@@ -362,8 +362,9 @@ def oauth_callback() -> Response | tuple[str, int]:
     error = args.get("error", "")
     if error:
         log.info("Amazon returned error %r to the OAuth callback for account %s", error, user.account_id)
-        return _callback_page("cancelled" if error == "access_denied" else "amazon_error", mode,
-                              200 if error == "access_denied" else 400, code=error[:80])
+        if error == "access_denied":
+            return _callback_page("cancelled", mode, 200)
+        return _callback_page("amazon_error", mode, 400, code=error[:80])
     code, seller = args.get("spapi_oauth_code", ""), args.get("selling_partner_id", "")
     if not code or not seller or len(seller) > 64:
         return _callback_page("incomplete", mode, 400)
@@ -486,10 +487,9 @@ def verify_check() -> Response:
     result = verify_seller(get_session(), connection, amazon=get_amazon(), cipher=get_cipher())
     if not htmx:
         return redirect(url_for("connect.verify"))
-    response = make_response(render_template(
-        "partial/connect/verify_result.html", result=result, connection=connection, form=EmptyForm(),
-        tips=tips, settings_url=_settings_url(), facts=_facts(account), live=False,
-    ))
+    context = _page_context(account, StepName.VERIFY)
+    response = make_response(render_template("partial/connect/verify_check.html", **context, result=result,
+                                              form=EmptyForm(), live=False))
     response.headers["Vary"] = "HX-Request"
     return response
 
