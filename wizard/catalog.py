@@ -79,12 +79,13 @@ def search(account_id: int, rules: r.Rules, *, query: str, outcome: str, page: i
     """Return one page of the catalog matching the search and the outcome filter, with the total."""
     session = get_session()
     conditions: list[Any] = [Product.account_id == account_id]
+    # The outcome test reads only indexed columns, so it runs first and spares the table lookups for titles.
+    if outcome:
+        conditions.append(_outcome_condition(outcome, rules))
     if query:
         pattern = f"%{_escape_like(query)}%"
         conditions.append(or_(Product.sku.like(pattern, escape="\\"),  # type: ignore[attr-defined]
                               Product.title.like(pattern, escape="\\")))  # type: ignore[attr-defined]
-    if outcome:
-        conditions.append(_outcome_condition(outcome, rules))
     total = session.execute(select(func.count()).select_from(Product).where(*conditions)).scalar_one()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)

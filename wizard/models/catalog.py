@@ -24,6 +24,9 @@ class Product(SQLModel, table=True):
         # Covering index: the impact preview's SUM(CASE ...) aggregates and the catalog's outcome filters read
         # only these three columns, so SQLite scans the index and never touches the table.
         Index("ix_product_account_available_price", "account_id", "available", "price_cents"),
+        # The catalog page walks SKUs in order and filters by outcome: covering that walk too keeps a rare
+        # filter fast (no table lookup per skipped row).
+        Index("ix_product_account_sku_stock", "account_id", "sku", "available", "price_cents"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

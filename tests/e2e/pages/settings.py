@@ -1,0 +1,67 @@
+"""Page object for Settings > Amazon (the wizard's step 4), by roles and labels."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Locator, Page
+
+
+class SettingsPage:
+    """The Amazon inventory and pricing settings page."""
+
+    def __init__(self, page: Page, base_url: str) -> None:
+        self.page = page
+        self.base_url = base_url
+
+    def sign_in(self, email: str, password: str) -> None:
+        """Sign in through the real form."""
+        self.page.goto(self.base_url + "/sign-in")
+        self.page.get_by_label("Email").fill(email)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Sign in").click()
+
+    def open(self) -> None:
+        """Open the page from the main menu."""
+        self.page.get_by_role("navigation", name="Main").get_by_role("link", name="Amazon settings").click()
+
+    @property
+    def buffer(self) -> Locator:
+        """The Marketplace Inventory Buffer field."""
+        return self.page.get_by_label("Marketplace Inventory Buffer")
+
+    @property
+    def ceiling(self) -> Locator:
+        """The Inventory Ceiling field."""
+        return self.page.get_by_label("Inventory Ceiling (optional)")
+
+    @property
+    def min_price(self) -> Locator:
+        """The Minimum Price Threshold field."""
+        return self.page.get_by_label("Minimum Price Threshold (USD)")
+
+    @property
+    def preview(self) -> Locator:
+        """The live impact preview panel."""
+        return self.page.locator("#impact-preview")
+
+    @property
+    def stepper(self) -> Locator:
+        """The wizard's steps."""
+        return self.page.get_by_role("navigation", name="Setup steps")
+
+    @property
+    def history(self) -> Locator:
+        """The settings history."""
+        return self.page.get_by_role("region", name="Settings history")
+
+    def type_into(self, field: Locator, value: str) -> None:
+        """Replace a field's value key by key, as a merchant types."""
+        field.fill("")
+        field.press_sequentially(value, delay=40)
+
+    def save(self) -> None:
+        """Press the save button, whatever its wording."""
+        self.page.get_by_role("button", name="Save").click()
+
+    def restore_oldest(self) -> None:
+        """Restore the oldest version in the history."""
+        self.history.get_by_role("button", name="Restore").last.click()
