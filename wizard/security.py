@@ -17,7 +17,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "public"
 SIGNED_IN = "signed_in"
 MANAGE = "manage"
-TOKEN = "api_token"  # machine-to-machine: authenticated by an API token, not a session
+TOKEN = "api_token"  # noqa: S105 - an access level, not a secret; machine-to-machine: authenticated by an API token, not a session
 
 
 def hash_password(password: str) -> str:

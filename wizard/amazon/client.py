@@ -39,7 +39,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 US_MARKETPLACE_ID = "ATVPDKIKX0DER"
-USER_AGENT = f"EcommerceAmazonIntegration/0.1 (Language=Python/{platform.python_version()}; Platform={platform.system()})"
+USER_AGENT = (
+    f"EcommerceAmazonIntegration/0.1 (Language=Python/{platform.python_version()}; "
+    f"Platform={platform.system()})"
+)
 #: Treat access tokens as expired this many seconds early, as Amazon's own SDK does.
 TOKEN_EXPIRY_MARGIN = 60
 
@@ -187,7 +190,7 @@ class AmazonClient:
         session = OAuth2Session(
             client_id=self.client_id,
             client_secret=self._client_secret,
-            token_endpoint_auth_method="client_secret_post",
+            token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method name
         )
         session.headers["User-Agent"] = USER_AGENT
         return session
@@ -237,7 +240,8 @@ class AmazonClient:
             except (requests.ConnectionError, requests.Timeout, requests.HTTPError) as exc:
                 status = getattr(getattr(exc, "response", None), "status_code", None)
                 if status is not None and status < 500 and status != 429:
-                    raise AmazonRequestError("Login with Amazon rejected the request", status=status) from None
+                    raise AmazonRequestError("Login with Amazon rejected the request",
+                                             status=status) from None
                 if attempt < self.retry.attempts:
                     self._sleep(self.retry.delay(attempt))
                     continue
@@ -304,7 +308,8 @@ class AmazonClient:
                 if attempt < self.retry.attempts:
                     self._sleep(self.retry.delay(attempt))
                     continue
-                raise AmazonUnavailable(f"{operation}: Amazon did not answer in time", code="timeout") from None
+                raise AmazonUnavailable(f"{operation}: Amazon did not answer in time",
+                                        code="timeout") from None
             self._observe_rate(seller, operation, response)
             if response.status_code < 400:
                 return response

@@ -5,7 +5,15 @@ from __future__ import annotations
 from wizard.models.accounts import Account, OAuthState, Role, User
 from wizard.models.catalog import AmazonSettings, ApiToken, CatalogImport, Product, SettingsVersion
 from wizard.models.connection import Connection, ConnectionStatus
-from wizard.models.sync import BatchStatus, FeedBatch, ListingState, ListingStatus, RunStatus, SyncRun, SyncTrigger
+from wizard.models.sync import (
+    BatchStatus,
+    FeedBatch,
+    ListingState,
+    ListingStatus,
+    RunStatus,
+    SyncRun,
+    SyncTrigger,
+)
 
 __all__ = [
     "Account", "AmazonSettings", "ApiToken", "CatalogImport", "Connection", "ConnectionStatus", "OAuthState",
