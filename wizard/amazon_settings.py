@@ -89,9 +89,9 @@ class AmazonSettingsForm(FlaskForm):
     def rules(self) -> Rules:
         """Return the validated settings (call after ``validate``)."""
         return Rules(
-            inventory_buffer=self.inventory_buffer.parsed,  # type: ignore[attr-defined]
-            inventory_ceiling=self.inventory_ceiling.parsed,  # type: ignore[attr-defined]
-            min_price_cents=self.min_price.parsed,  # type: ignore[attr-defined]
+            inventory_buffer=self.inventory_buffer.parsed,
+            inventory_ceiling=self.inventory_ceiling.parsed,
+            min_price_cents=self.min_price.parsed,
             disable_pricing=bool(self.disable_pricing.data),
         )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from wizard.catalog_import import Row, write_rows
 from wizard.models import Account, Product
@@ -72,8 +72,8 @@ def load_catalog(session: Session, account: Account) -> int:
     """Give ``account`` the demo catalog unless it already has products; return how many were added."""
     assert account.id is not None
     existing = session.execute(
-        select(func.count()).select_from(Product).where(Product.account_id == account.id)
-    ).scalar_one()  # type: ignore[arg-type]
+        select(func.count()).select_from(Product).where(col(Product.account_id) == account.id)
+    ).scalar_one()
     if existing:
         return 0
     connection = session.connection()

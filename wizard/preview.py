@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from wizard import rules as r
 from wizard.models.catalog import Product
@@ -26,8 +26,8 @@ EXAMPLES = 3
 
 def reason_expr(rules: Rules, available: Any = None, price_cents: Any = None) -> ColumnElement[str]:
     """Return a SQL ``CASE`` giving the reason code of each product under ``rules``."""
-    available = Product.available if available is None else available
-    price_cents = Product.price_cents if price_cents is None else price_cents
+    available = col(Product.available) if available is None else available
+    price_cents = col(Product.price_cents) if price_cents is None else price_cents
     whens = [(condition, literal(reason)) for reason, condition in
              r.outcome_conditions(rules, available, price_cents)]
     return case(*whens, else_=literal(r.IN_STOCK))
@@ -35,8 +35,8 @@ def reason_expr(rules: Rules, available: Any = None, price_cents: Any = None) ->
 
 def quantity_expr(rules: Rules, available: Any = None, price_cents: Any = None) -> ColumnElement[int]:
     """Return a SQL ``CASE`` giving the quantity Amazon should show for each product under ``rules``."""
-    available = Product.available if available is None else available
-    price_cents = Product.price_cents if price_cents is None else price_cents
+    available = col(Product.available) if available is None else available
+    price_cents = col(Product.price_cents) if price_cents is None else price_cents
     whens = [(condition, r.quantity_for(reason, available, rules)) for reason, condition in
              r.outcome_conditions(rules, available, price_cents)]
     return case(*whens, else_=r.quantity_for(r.IN_STOCK, available, rules))
@@ -54,7 +54,7 @@ def reason_condition(rules: Rules, reason: str) -> ColumnElement[bool]:
     use the ``(account_id, available, price_cents)`` index for the ranges.
     """
     earlier: list[Any] = []
-    for code, condition in r.outcome_conditions(rules, Product.available, Product.price_cents):
+    for code, condition in r.outcome_conditions(rules, col(Product.available), col(Product.price_cents)):
         if code == reason:
             return and_(*[~c for c in earlier], condition)
         earlier.append(condition)
@@ -145,8 +145,8 @@ def _price_bands(*rule_sets: Rules) -> list[tuple[int, int | None]]:
 
 def _band_condition(lo: int, hi: int | None) -> Any:
     if hi is None:
-        return Product.price_cents >= lo
-    return and_(Product.price_cents >= lo, Product.price_cents < hi)
+        return col(Product.price_cents) >= lo
+    return and_(col(Product.price_cents) >= lo, col(Product.price_cents) < hi)
 
 
 def _histogram(session: Session, account_id: int, current: Rules, proposed: Rules) -> list[_Group]:
@@ -159,11 +159,11 @@ def _histogram(session: Session, account_id: int, current: Rules, proposed: Rule
     bands = _price_bands(current, proposed)
     tail_from = 1 + max(0, *(x for rules in (current, proposed)
                              for x in (rules.inventory_buffer, rules.inventory_ceiling or 0)))
-    owned = Product.account_id == account_id
+    owned = col(Product.account_id) == account_id
     head = session.execute(
-        select(Product.available, *[_count(_band_condition(lo, hi)) for lo, hi in bands])
-        .where(owned, Product.available < tail_from)
-        .group_by(Product.available)
+        select(col(Product.available), *[_count(_band_condition(lo, hi)) for lo, hi in bands])
+        .where(owned, col(Product.available) < tail_from)
+        .group_by(col(Product.available))
     ).all()
     groups = []
     for available, *counts in head:
@@ -172,9 +172,9 @@ def _histogram(session: Session, account_id: int, current: Rules, proposed: Rule
                 groups.append(_Group(int(available), lo, hi, int(count), int(available) * int(count), False))
     tail = session.execute(
         select(*[_count(_band_condition(lo, hi)) for lo, hi in bands],
-               *[func.coalesce(func.sum(case((_band_condition(lo, hi), Product.available), else_=0)), 0)
+               *[func.coalesce(func.sum(case((_band_condition(lo, hi), col(Product.available)), else_=0)), 0)
                  for lo, hi in bands])
-        .where(owned, Product.available >= tail_from)
+        .where(owned, col(Product.available) >= tail_from)
     ).one()
     for (lo, hi), count, total in zip(bands, tail[:len(bands)], tail[len(bands):], strict=True):
         if count:
@@ -238,11 +238,12 @@ def _examples(session: Session, account_id: int, groups: list[_Group], current: 
               limit: int) -> list[Example]:
     found: list[Example] = []
     for group in groups:
-        stock = Product.available >= group.available if group.tail else Product.available == group.available
+        units_col = col(Product.available)
+        stock = units_col >= group.available if group.tail else units_col == group.available
         band = _band_condition(group.price_lo, group.price_hi)
         rows = session.execute(
-            select(Product.sku, Product.title, Product.available, Product.price_cents)
-            .where(Product.account_id == account_id, stock, band)
+            select(col(Product.sku), col(Product.title), col(Product.available), col(Product.price_cents))
+            .where(col(Product.account_id) == account_id, stock, band)
             .limit(limit - len(found))
         ).all()
         for sku, title, units, price_cents in rows:
