@@ -388,3 +388,35 @@ def test_settings_survive_the_connection_being_deleted_and_recreated(
     ) == (6, 4, 500, True)
     html = client.get(URL).get_data(as_text=True)
     assert 'value="6"' in html and 'value="4"' in html and 'value="5.00"' in html
+
+
+def test_settings_saved_here_survive_disconnect_and_a_new_grant_access_through_the_connect_pages(
+    client, merchant, db
+) -> None:
+    from tests.conftest import sign_in
+    from tests.integration.connect_support import PREFIX, AmazonSide, acknowledge, authorize
+
+    acknowledge(db, merchant.account)
+    sign_in(client, merchant.user("admin"))
+    amazon = AmazonSide()
+    authorize(client, amazon)
+    verify = PREFIX + "/verify"
+    client.post(verify, data={"csrf_token": csrf_token(client, verify)}, headers=HTMX)
+    form = {"inventory_buffer": "6", "inventory_ceiling": "4", "min_price": "5.00", "disable_pricing": "y"}
+    assert post(client, URL, form).status_code == 302
+    disconnect = PREFIX + "/disconnect"
+    assert client.post(disconnect, data={"csrf_token": csrf_token(client, disconnect)}).status_code == 302
+    authorize(client, amazon)
+    client.post(verify, data={"csrf_token": csrf_token(client, verify)}, headers=HTMX)
+    settings = saved_settings(db, merchant.account.id)
+    connection = db.exec(select(Connection).where(Connection.account_id == merchant.account.id)).one()
+    assert connection.status == ConnectionStatus.CONNECTED and connection.verified_at is not None
+    assert settings is not None
+    assert (
+        settings.inventory_buffer,
+        settings.inventory_ceiling,
+        settings.min_price_cents,
+        settings.disable_pricing,
+    ) == (6, 4, 500, True)
+    html = client.get(URL).get_data(as_text=True)
+    assert 'value="6"' in html and 'value="5.00"' in html and "Setup complete" not in html
