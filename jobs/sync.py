@@ -454,12 +454,8 @@ class Syncer:
 
     def _document(self, batch: FeedBatch) -> bytes:
         """Rebuild the batch's document from its messages and check it is byte for byte the planned one."""
-        state = ListingState.__table__.c
-        rows = self.session.execute(
-            select(state.inflight_message_id, state.sku, state.inflight_quantity, state.inflight_price_cents)
-            .where(state.inflight_batch_id == batch.id).order_by(state.inflight_message_id)
-        ).all()
-        content = sync_plan.build_document(self.seller.selling_partner_id, [tuple(row) for row in rows])
+        rows = sync_plan.batch_messages(self.session, batch.id or 0)
+        content = sync_plan.build_document(self.seller.selling_partner_id, rows)
         if sync_plan.sha256(content) != batch.content_sha256:
             raise RuntimeError(f"batch {batch.id}: its messages changed since it was planned; "
                                "refusing to send")

@@ -15,11 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import starmap
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from wizard import rules as r
@@ -34,6 +36,8 @@ CONTENT_TYPE = "application/json; charset=UTF-8"
 #: Amazon's limits for one JSON_LISTINGS_FEED: 25,000 messages, "less than 10 MiB".
 MAX_MESSAGES = 25_000
 MAX_BYTES = 10 * 1024 * 1024 - 1
+#: One message of a feed: ``(message_id, sku, quantity, price_cents)``; None leaves the attribute out.
+MessageRow = tuple[int, str, int | None, int | None]
 #: No price: the attribute is left out of the message (stored as -1 in the compact buffers).
 _NONE = -1
 
@@ -55,30 +59,42 @@ def format_price(cents: int) -> str:
     return f"{whole}.{part:02d}"
 
 
+# The three message shapes as ``%`` templates, so a message is one formatting operation: a million-SKU first
+# sync builds every message twice (planning hashes the document, the upload rebuilds and checks it).
+_MESSAGE_HEAD = '{"messageId":%d,"sku":%s,"operationType":"PATCH","productType":"PRODUCT","patches":['
+_QUANTITY_PATCH = ('{"op":"merge","path":"/attributes/fulfillment_availability","value":'
+                   '[{"fulfillment_channel_code":"DEFAULT","quantity":%d}]}')
+_PRICE_PATCH = ('{"op":"replace","path":"/attributes/purchasable_offer","value":'
+                f'[{{"marketplace_id":"{US_MARKETPLACE_ID}","currency":"USD","audience":"ALL",'
+                '"our_price":[{"schedule":[{"value_with_tax":%d.%02d}]}]}]}')
+_QUANTITY_MESSAGE = _MESSAGE_HEAD + _QUANTITY_PATCH + "]}"
+_PRICE_MESSAGE = _MESSAGE_HEAD + _PRICE_PATCH + "]}"
+_BOTH_MESSAGE = _MESSAGE_HEAD + _QUANTITY_PATCH + "," + _PRICE_PATCH + "]}"
+#: ``json.dumps`` of a string with its defaults (``ensure_ascii``) is exactly this C function, minus the
+#: generic encoder around it; its output is pure ASCII, so a message's length in characters is its length
+#: in bytes.
+_json_string = encode_basestring_ascii
+
+
 def quantity_patch(quantity: int) -> str:
     """Return the patch that sets the merchant-fulfilled quantity, leaving the other fields alone (merge)."""
-    return ('{"op":"merge","path":"/attributes/fulfillment_availability","value":'
-            f'[{{"fulfillment_channel_code":"DEFAULT","quantity":{int(quantity)}}}]}}')
+    return _QUANTITY_PATCH % int(quantity)
 
 
 def price_patch(price_cents: int) -> str:
     """Return the patch that sets the US price (``our_price``), for every audience."""
-    return ('{"op":"replace","path":"/attributes/purchasable_offer","value":'
-            f'[{{"marketplace_id":"{US_MARKETPLACE_ID}","currency":"USD","audience":"ALL",'
-            f'"our_price":[{{"schedule":[{{"value_with_tax":{format_price(price_cents)}}}]}}]}}]}}')
+    return _PRICE_PATCH % divmod(price_cents, 100)
 
 
 def message_json(message_id: int, sku: str, quantity: int | None, price_cents: int | None) -> str:
-    """Return one PATCH message as compact JSON: a quantity patch, a price patch, or both."""
-    patches = []
-    if quantity is not None:
-        patches.append(quantity_patch(quantity))
-    if price_cents is not None:
-        patches.append(price_patch(price_cents))
-    if not patches:
-        raise ValueError(f"message {message_id} for {sku!r} has nothing to send")
-    return (f'{{"messageId":{int(message_id)},"sku":{json.dumps(sku)},"operationType":"PATCH",'
-            f'"productType":"PRODUCT","patches":[{",".join(patches)}]}}')
+    """Return one PATCH message as compact JSON (pure ASCII): a quantity patch, a price patch, or both."""
+    if price_cents is None:
+        if quantity is None:
+            raise ValueError(f"message {message_id} for {sku!r} has nothing to send")
+        return _QUANTITY_MESSAGE % (message_id, _json_string(sku), quantity)
+    if quantity is None:
+        return _PRICE_MESSAGE % (message_id, _json_string(sku), price_cents // 100, price_cents % 100)
+    return _BOTH_MESSAGE % (message_id, _json_string(sku), quantity, price_cents // 100, price_cents % 100)
 
 
 def document_head(seller_id: str) -> str:
@@ -90,9 +106,9 @@ def document_head(seller_id: str) -> str:
 DOCUMENT_TAIL = "]}"
 
 
-def build_document(seller_id: str, messages: Iterable[tuple[int, str, int | None, int | None]]) -> bytes:
+def build_document(seller_id: str, messages: Iterable[Sequence[Any]]) -> bytes:
     """Return the bytes of a feed document for ``(message_id, sku, quantity, price_cents)`` rows."""
-    body = ",".join(message_json(*row) for row in messages)
+    body = ",".join(starmap(message_json, messages))
     return (document_head(seller_id) + body + DOCUMENT_TAIL).encode()
 
 
@@ -145,7 +161,7 @@ class ChangeBuffer:
 class PlannedBatch:
     """One feed's worth of messages, its document's hash and size."""
 
-    rows: list[tuple[int, str, int | None, int | None]] = field(default_factory=list)
+    rows: list[MessageRow] = field(default_factory=list)
     content_sha256: str = ""
     size_bytes: int = 0
 
@@ -160,40 +176,37 @@ def batch_changes(seller_id: str, changes: Iterable[tuple[str, int | None, int |
     """Pack changes into feeds of at most ``max_messages`` messages and under ``max_bytes`` bytes.
 
     ``messageId`` counts from 1 in each feed; the batch keeps it next to the SKU, so the processing report's
-    issues join back to SKUs.
+    issues join back to SKUs. Each message is built once here; the document is joined and hashed when its
+    batch is full.
     """
     limits = limits or FeedLimits()
-    head = document_head(seller_id).encode()
+    max_messages, max_bytes = limits.max_messages, limits.max_bytes
+    head = document_head(seller_id)
+    # Messages and the head are pure ASCII (``ensure_ascii`` JSON), so lengths in characters are in bytes.
     fixed = len(head) + len(DOCUMENT_TAIL)
-    batch = PlannedBatch()
-    hasher = hashlib.sha256(head)
+    rows: list[MessageRow] = []
+    messages: list[str] = []
     size = fixed
     for sku, quantity, price in changes:
-        message_id = len(batch.rows) + 1
-        encoded = message_json(message_id, sku, quantity, price).encode()
-        separator = 1 if batch.rows else 0
-        if batch.rows and (len(batch.rows) >= limits.max_messages
-                           or size + separator + len(encoded) > limits.max_bytes):
-            yield _close(batch, hasher, size)
-            batch, hasher, size = PlannedBatch(), hashlib.sha256(head), fixed
-            message_id, separator = 1, 0
-            encoded = message_json(message_id, sku, quantity, price).encode()
-        if fixed + len(encoded) > limits.max_bytes:
+        message_id = len(rows) + 1
+        message = message_json(message_id, sku, quantity, price)
+        if rows and (message_id > max_messages or size + 1 + len(message) > max_bytes):
+            yield _close(head, rows, messages)
+            rows, messages, size = [], [], fixed
+            message_id = 1
+            message = message_json(message_id, sku, quantity, price)
+        if fixed + len(message) > max_bytes:
             raise ValueError(f"the update for {sku!r} alone exceeds the feed size limit")
-        if separator:
-            hasher.update(b",")
-        hasher.update(encoded)
-        size += separator + len(encoded)
-        batch.rows.append((message_id, sku, quantity, price))
-    if batch.rows:
-        yield _close(batch, hasher, size)
+        size += len(message) + (1 if rows else 0)
+        rows.append((message_id, sku, quantity, price))
+        messages.append(message)
+    if rows:
+        yield _close(head, rows, messages)
 
 
-def _close(batch: PlannedBatch, hasher: Any, size: int) -> PlannedBatch:
-    hasher.update(DOCUMENT_TAIL.encode())
-    batch.content_sha256 = hasher.hexdigest()
-    batch.size_bytes = size
-    return batch
+def _close(head: str, rows: list[MessageRow], messages: list[str]) -> PlannedBatch:
+    content = (head + ",".join(messages) + DOCUMENT_TAIL).encode()
+    return PlannedBatch(rows=rows, content_sha256=sha256(content), size_bytes=len(content))
 
 
 # ---- what changed: streaming the catalog through the rules engine ------------------------------------------
@@ -228,8 +241,7 @@ def plan_changes(session: Session, account_id: int, rules: r.Rules) -> ChangeBuf
         .order_by(product.id)
     )
     decide, plan_update, add = r.decide, r.plan_update, buffer.add
-    result = session.execute(query.execution_options(yield_per=CHUNK))
-    for sku, available, price_cents, last_quantity, last_price in result:
+    for sku, available, price_cents, last_quantity, last_price in driver_rows(session, query):
         update = plan_update(decide(available, price_cents, rules), last_quantity, last_price,
                              pricing_disabled=not pricing)
         if update is not None:
@@ -252,8 +264,37 @@ def removed_products(session: Session, account_id: int) -> Iterator[tuple[str, i
                state.accepted_quantity > 0, ~in_catalog)
         .order_by(state.id)
     )
-    for sku, quantity in session.execute(query.execution_options(yield_per=CHUNK)):
+    for sku, quantity in driver_rows(session, query):
         yield str(sku), int(quantity)
+
+
+def batch_messages(session: Session, batch_id: int) -> list[MessageRow]:
+    """Return a batch's ``(message_id, sku, quantity, price_cents)`` rows, in message order."""
+    state = ListingState.__table__.c
+    query = (select(state.inflight_message_id, state.sku, state.inflight_quantity, state.inflight_price_cents)
+             .where(state.inflight_batch_id == batch_id).order_by(state.inflight_message_id))
+    return list(driver_rows(session, query))
+
+
+def driver_rows(session: Session, query: Select[Any]) -> Iterator[Any]:
+    """Yield the rows of ``query`` straight from the driver's cursor, a chunk at a time.
+
+    For the million-row reads of a sync: the session's own result wraps every row in a ``Row`` (about twice
+    the cost of reading it). Only for queries of plain integer and string columns, which need no type
+    conversion either way; the cursor is the session's connection's, so it reads in the same transaction.
+    """
+    connection = session.connection()
+    compiled = query.compile(dialect=connection.dialect)
+    params = compiled.construct_params()
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(compiled),
+                       tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional
+                       else params)
+        while rows := cursor.fetchmany(CHUNK):
+            yield from rows
+    finally:
+        cursor.close()
 
 
 __all__ = [
@@ -265,6 +306,7 @@ __all__ = [
     "FeedLimits",
     "PlannedBatch",
     "batch_changes",
+    "batch_messages",
     "build_document",
     "message_json",
     "plan_changes",
