@@ -205,8 +205,12 @@ def batch_changes(seller_id: str, changes: Iterable[tuple[str, int | None, int |
 
 
 def _close(head: str, rows: list[MessageRow], messages: list[str]) -> PlannedBatch:
-    content = (head + ",".join(messages) + DOCUMENT_TAIL).encode()
-    return PlannedBatch(rows=rows, content_sha256=sha256(content), size_bytes=len(content))
+    hasher = hashlib.sha256(head.encode())
+    body = ",".join(messages).encode()
+    hasher.update(body)
+    hasher.update(DOCUMENT_TAIL.encode())
+    size = len(head) + len(body) + len(DOCUMENT_TAIL)
+    return PlannedBatch(rows=rows, content_sha256=hasher.hexdigest(), size_bytes=size)
 
 
 # ---- what changed: streaming the catalog through the rules engine ------------------------------------------

@@ -52,3 +52,30 @@ def test_a_second_run_sends_only_what_changed(db: Session, seller: Seller, sandb
     assert run.changed_count == 1
     assert sandbox.listings(seller.seller_id)["SKU-0000007"]["quantity"] == 0
     assert db.exec(select(FeedBatch).where(FeedBatch.run_id == run.id)).one().message_count == 1
+
+
+def test_a_batch_mixing_new_and_known_skus_records_and_sends_both(
+        db: Session, seller: Seller, sandbox, redis_url: str) -> None:
+    add_products(db, seller.account_id, 50)
+    run_sync(redis_url, seller.account_id)
+    known = db.exec(select(Product).where(Product.sku == "SKU-0000003")).one()
+    known.available = 39
+    known.price_cents = 4321
+    db.add(known)
+    db.commit()
+    add_products(db, seller.account_id, 5, start=50, available=lambda i: 7, price_cents=lambda i: 1250)
+
+    run_sync(redis_url, seller.account_id)
+
+    run = last_run(db, seller.account_id)
+    assert run.status == RunStatus.DONE, run.error
+    assert (run.changed_count, run.accepted_count, run.batches_total) == (6, 6, 1)
+    listings = sandbox.listings(seller.seller_id)
+    assert listings["SKU-0000003"]["quantity"] == 39
+    assert listings["SKU-0000003"]["price"] == Decimal("43.21")
+    assert all(listings[f"SKU-{i:07d}"]["quantity"] == 7 for i in range(50, 55))
+    query = select(ListingState).where(ListingState.account_id == seller.account_id)
+    states = {state.sku: state for state in db.exec(query)}
+    assert len(states) == 55
+    assert (states["SKU-0000003"].accepted_quantity, states["SKU-0000003"].accepted_price_cents) == (39, 4321)
+    assert (states["SKU-0000054"].accepted_quantity, states["SKU-0000054"].accepted_price_cents) == (7, 1250)
