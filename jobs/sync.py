@@ -39,7 +39,7 @@ from wizard.amazon.ratelimit import RedisTokenBuckets
 from wizard.config import from_environment
 from wizard.crypto import TokenCipher
 from wizard.db import session_scope
-from wizard.models import AmazonSettings, Connection, ConnectionStatus
+from wizard.models import Account, AmazonSettings, Connection, ConnectionStatus
 from wizard.models.base import utcnow
 from wizard.models.sync import (
     ACTIVE_RUN_STATUSES,
@@ -52,6 +52,7 @@ from wizard.models.sync import (
     SyncTrigger,
 )
 from wizard.rules import Rules
+from wizard.steps import SETUP_INCOMPLETE, facts_for, ready_to_sync
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +94,14 @@ def enqueue_all_syncs() -> int:
     """Enqueue a sync for every connected account (the ``rq cron`` interval job); return how many."""
     config = from_environment()
     with session_scope(config["DATABASE_URL"]) as session:
-        account_ids = list(session.scalars(
-            select(Connection.account_id).where(
+        accounts = session.scalars(
+            select(Account).join(Connection, Connection.account_id == Account.id).where(
                 Connection.status == ConnectionStatus.CONNECTED,
                 Connection.refresh_token_encrypted.is_not(None),  # type: ignore[union-attr]
                 Connection.selling_partner_id.is_not(None),  # type: ignore[union-attr]
-            ).order_by(Connection.account_id)
-        ))
+            ).order_by(Account.id)
+        ).all()
+        account_ids = [account.id for account in accounts if ready_to_sync(facts_for(session, account))]
     redis = redis_connection(config["REDIS_URL"])
     try:
         for account_id in account_ids:
@@ -223,6 +225,10 @@ class Syncer:
                 self._stop_active_runs("Amazon updates are paused until you re-authorize Ecommerce.",
                                        "not_connected")
                 return Outcome("not_connected")
+            account = session.get(Account, self.account_id)
+            if account is None or not ready_to_sync(facts_for(session, account)):
+                self._stop_active_runs(SETUP_INCOMPLETE, "setup_incomplete")
+                return Outcome("setup_incomplete")
             self.seller = SellerAuth(connection.selling_partner_id or "",
                                      self.cipher.decrypt(connection.refresh_token_encrypted or ""))
             run = self._active_run()

@@ -21,7 +21,8 @@ def create_user(session: Session, account: Account, *, email: str, name: str, pa
     if session.exec(select(User).where(User.email == email)).first() is not None:
         raise AccountError(f"A user with the email {email} already exists.")
     assert account.id is not None
-    user = User(account_id=account.id, email=email, name=name, password_hash=hash_password(password), role=role)
+    user = User(account_id=account.id, email=email, name=name, password_hash=hash_password(password),
+                role=role)
     session.add(user)
     session.flush()
     return user

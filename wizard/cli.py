@@ -42,7 +42,7 @@ def demo_data() -> None:
 
     with session_scope(current_app.config["DATABASE_URL"]) as session:
         sign_ins = demo.load(session, current_app.config)
-    click.echo("Demo sign-ins (password for all: %s):" % demo.DEMO_PASSWORD)
+    click.echo(f"Demo sign-ins (password for all: {demo.DEMO_PASSWORD}):")
     for role, email in sign_ins:
         click.echo(f"  {role:<8} {email}")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 #: Development-only secrets. ``create_app`` refuses to start in production while any of them is in use.
 DEV_SECRET_KEY = "dev-secret-key-do-not-use-in-production"  # noqa: S105
-DEV_TOKEN_KEY = "ZGV2LXRva2VuLWtleS1kby1ub3QtdXNlLWluLXByb2Q="  # base64 of 32 bytes; development only
+DEV_TOKEN_KEY = "ZGV2LXRva2VuLWtleS1kby1ub3QtdXNlLWluLXByb2Q="  # noqa: S105 - a development-only Fernet key
 DEV_LWA_CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105
 
 #: Variable name -> (default, parser). Read once per app or worker from the environment.

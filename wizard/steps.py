@@ -73,6 +73,20 @@ def is_allowed(step: StepName, facts: Facts) -> bool:
     return ORDER.index(step) <= ORDER.index(reached)
 
 
+#: What the merchant reads when a sync is asked for before the setup checklist is complete.
+SETUP_INCOMPLETE = ("Finish the Amazon setup first: verify your Seller ID and save your inventory and "
+                    "pricing settings. Nothing is sent to Amazon until you do.")
+
+
+def ready_to_sync(facts: Facts) -> bool:
+    """Return whether Ecommerce may send anything to Amazon for this account.
+
+    Only once the whole checklist is done: a verified Professional US seller, and settings the merchant saved
+    (before that, the defaults would list every product with stock and send every price unreviewed).
+    """
+    return current_step(facts) == StepName.DONE
+
+
 def connection_complete(facts: Facts) -> bool:
     """Return whether the connection part (steps 1 to 3) is done."""
     return facts.prerequisites_acknowledged and facts.has_refresh_token and facts.seller_verified
@@ -159,15 +173,9 @@ def seller_verified(connection: Connection | None) -> bool:
 
 
 def _settings_saved(session: Session, account_id: int) -> bool:
-    # The settings model belongs to another part of the app; read it only if it is there.
-    try:
-        from wizard.models.catalog import AmazonSettings
-    except ImportError:  # pragma: no cover - only while the settings module does not exist
-        return False
-    saved_at = getattr(AmazonSettings, "saved_at", None)
-    if saved_at is None:  # pragma: no cover
-        return False
-    row = session.exec(select(AmazonSettings).where(AmazonSettings.account_id == account_id)).first()
+    from wizard.models.catalog import AmazonSettings
+
+    row = session.get(AmazonSettings, account_id)
     return bool(row is not None and row.saved_at)
 
 

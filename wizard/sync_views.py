@@ -22,6 +22,7 @@ from wizard.models.base import utcnow
 from wizard.models.sync import ACTIVE_RUN_STATUSES, FeedBatch, ListingState, RunStatus, SyncRun, SyncTrigger
 from wizard.rendering import render_page
 from wizard.security import current_account, manage, signed_in
+from wizard.steps import SETUP_INCOMPLETE, facts_for, ready_to_sync
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
 
@@ -217,6 +218,9 @@ def sync_now() -> Response:
               "danger")
         return redirect(url_for("sync.index"))
     session = get_session()
+    if not ready_to_sync(facts_for(session, account)):
+        flash(SETUP_INCOMPLETE, "danger")
+        return redirect(url_for("sync.index"))
     if session.exec(select(SyncRun).where(SyncRun.account_id == account.id,
                                           SyncRun.status.in_(ACTIVE_RUN_STATUSES))).first() is None:  # type: ignore[attr-defined]
         # Recorded now, so the page shows it (and polls) before a worker picks the job up.

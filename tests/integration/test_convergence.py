@@ -25,9 +25,10 @@ from tests.fixtures.worker import (
     kill_worker,
     last_run,
     run_sync,
+    save_settings,
     start_worker,
 )
-from wizard.models import AmazonSettings, Connection, ConnectionStatus, Product
+from wizard.models import Connection, ConnectionStatus, Product
 from wizard.models.sync import BatchStatus, FeedBatch, RunStatus, SyncRun
 from wizard.rules import Rules, decide
 
@@ -82,8 +83,7 @@ def test_the_catalog_converges_under_faults_a_revocation_and_a_killed_worker(
         db: Session, seller: Seller, sandbox: Any, redis_url: str, sync_env: dict[str, str],
         worker_processes: list[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rules = Rules(inventory_buffer=3, inventory_ceiling=50, min_price_cents=600)
-    db.add(AmazonSettings(account_id=seller.account_id, inventory_buffer=3, inventory_ceiling=50,
-                          min_price_cents=600))
+    save_settings(db, seller.account_id, inventory_buffer=3, inventory_ceiling=50, min_price_cents=600)
     add_products(db, seller.account_id, CATALOG)
     env = {**sync_env, "SYNC_FEED_MAX_MESSAGES": "800"}
     monkeypatch.setenv("SYNC_FEED_MAX_MESSAGES", "800")

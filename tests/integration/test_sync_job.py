@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from sqlmodel import Session, select
 
-from tests.fixtures.worker import Seller, add_products, last_run, run_sync
-from wizard.models import AmazonSettings, Product
+from tests.fixtures.worker import Seller, add_products, last_run, run_sync, save_settings
+from wizard.models import Product
 from wizard.models.sync import FeedBatch, ListingState, RunStatus
 from wizard.rules import Rules, decide
+
+
+@pytest.fixture
+def merchant_without_settings(db: Session, sandbox, sync_env: dict[str, str]) -> int:
+    """A second account, connected and verified, whose merchant never saved the settings step."""
+    from tests.conftest import make_merchant
+    from tests.fixtures.worker import connect
+
+    other = make_merchant(db, name="Unfinished Setup", domain="unfinished.example")
+    assert other.account.id is not None
+    connect(db, other.account.id, sandbox.grant("A2PROSELLERUS02"), seller_id="A2PROSELLERUS02")
+    return other.account.id
 
 
 def expected_listing(product: Product, rules: Rules) -> tuple[int, Decimal | None]:
@@ -42,7 +55,7 @@ def test_a_second_run_sends_only_what_changed(db: Session, seller: Seller, sandb
     product = db.exec(select(Product).where(Product.sku == "SKU-0000007")).one()
     product.available = 0
     db.add(product)
-    db.add(AmazonSettings(account_id=seller.account_id, disable_pricing=True))
+    save_settings(db, seller.account_id, disable_pricing=True)
     db.commit()
 
     run_sync(redis_url, seller.account_id)
@@ -79,3 +92,43 @@ def test_a_batch_mixing_new_and_known_skus_records_and_sends_both(
     assert len(states) == 55
     assert (states["SKU-0000003"].accepted_quantity, states["SKU-0000003"].accepted_price_cents) == (39, 4321)
     assert (states["SKU-0000054"].accepted_quantity, states["SKU-0000054"].accepted_price_cents) == (7, 1250)
+
+
+def test_nothing_is_sent_before_the_merchant_saves_settings(
+        db: Session, merchant, sandbox, redis_url: str, sync_env: dict[str, str]) -> None:
+    from tests.fixtures.worker import SELLER, connect
+
+    assert merchant.account.id is not None
+    connect(db, merchant.account.id, sandbox.grant(SELLER))
+    add_products(db, merchant.account.id, 20)
+
+    run_sync(redis_url, merchant.account.id)
+
+    assert sandbox.listings(SELLER) == {}
+    assert "createFeed" not in sandbox.stats()["calls"]
+    db.expire_all()
+    assert db.exec(select(FeedBatch).where(FeedBatch.account_id == merchant.account.id)).first() is None
+
+
+def test_the_scheduler_skips_accounts_whose_setup_is_incomplete(
+        db: Session, seller: Seller, merchant_without_settings: int, redis_url: str) -> None:
+    from jobs.sync import enqueue_all_syncs
+
+    assert enqueue_all_syncs() == 1  # the fully set-up seller only
+
+
+def test_a_queued_manual_run_stops_with_a_clear_message_when_setup_is_incomplete(
+        db: Session, merchant, sandbox, redis_url: str, sync_env: dict[str, str]) -> None:
+    from tests.fixtures.worker import SELLER, connect
+    from wizard.models.sync import SyncRun, SyncTrigger
+
+    assert merchant.account.id is not None
+    connect(db, merchant.account.id, sandbox.grant(SELLER))
+    db.add(SyncRun(account_id=merchant.account.id, trigger=SyncTrigger.MANUAL, status=RunStatus.QUEUED))
+    db.commit()
+
+    run_sync(redis_url, merchant.account.id)
+
+    run = last_run(db, merchant.account.id)
+    assert run.status == RunStatus.STOPPED
+    assert run.error is not None and "save your inventory and pricing settings" in run.error

@@ -50,6 +50,24 @@ def test_sync_now_enqueues_a_manual_sync(client: FlaskClient, signed_in_as, sell
     assert "Sync started" in client.get("/sync/").get_data(as_text=True)
 
 
+def test_sync_now_before_the_settings_are_saved_explains_what_is_missing(
+        client: FlaskClient, signed_in_as, seller: Seller, db: Session, redis_url: str) -> None:
+    from wizard.models import AmazonSettings
+
+    settings = db.get(AmazonSettings, seller.account_id)
+    assert settings is not None
+    settings.saved_at = None
+    db.add(settings)
+    db.commit()
+    signed_in_as("admin")
+    token = csrf_token(client, "/sync/")
+
+    response = client.post("/sync/now", data={"csrf_token": token}, follow_redirects=True)
+
+    assert "save your inventory and pricing settings" in response.get_data(as_text=True)
+    assert Redis.from_url(redis_url).llen("rq:queue:sync") == 0
+
+
 def test_sync_now_without_csrf_is_refused(client: FlaskClient, signed_in_as, seller: Seller,
                                           redis_url: str) -> None:
     signed_in_as("admin")
