@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +12,6 @@ from sqlmodel import Session
 from tests.conftest import PASSWORD
 from tests.e2e.pages.settings import SettingsPage
 from tests.integration.test_amazon_settings import add_products, connect
-
-SCREENS = Path("/work/notes/screens/settings")
 
 
 @pytest.mark.e2e
@@ -40,7 +37,7 @@ def test_a_new_user_previews_saves_finishes_setup_and_restores_an_old_version(
     expect(error).to_have_text("Use at most 2 decimal places (whole cents), like 4.99.")
     settings.type_into(settings.min_price, "5.00")
     expect(error).to_be_empty()
-    _screens(page, "settings-preview")
+    settings.screenshot("settings", "settings-preview")
 
     settings.save()
     expect(page.get_by_role("heading", name="Setup complete")).to_be_visible()
@@ -49,7 +46,7 @@ def test_a_new_user_previews_saves_finishes_setup_and_restores_an_old_version(
     expect(checklist.locator(".checklist .check-done")).to_have_count(6)
     expect(checklist).not_to_contain_text("not done yet")
     expect(settings.stepper).to_have_count(0)
-    _screens(page, "settings-complete")
+    settings.screenshot("settings", "settings-complete")
 
     settings.type_into(settings.buffer, "10")
     settings.save()
@@ -58,17 +55,4 @@ def test_a_new_user_previews_saves_finishes_setup_and_restores_an_old_version(
     expect(page.get_by_text("Restored the settings saved on")).to_be_visible()
     expect(settings.buffer).to_have_value("6")
     expect(settings.history.get_by_text("Restored", exact=True)).to_have_count(1)
-    _screens(page, "settings-history")
-
-
-def _screens(page: Page, name: str) -> None:
-    """Keep desktop and phone screenshots for review (outside the repository), when the folder exists."""
-    if not SCREENS.parent.exists():
-        return
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / f"{name}-desktop.png"), full_page=True)
-    size = page.viewport_size
-    page.set_viewport_size({"width": 375, "height": 800})
-    page.screenshot(path=str(SCREENS / f"{name}-375.png"), full_page=True)
-    if size:
-        page.set_viewport_size(size)
+    settings.screenshot("settings", "settings-history")

@@ -13,8 +13,6 @@ from tests.conftest import PASSWORD
 from tests.e2e.pages.sync import SyncPage
 from tests.fixtures.worker import Seller, add_products, start_worker
 
-SCREENS = Path("/work/notes/screens/sync")
-
 
 @pytest.mark.e2e
 def test_a_manager_starts_a_sync_and_watches_it_finish(
@@ -36,10 +34,6 @@ def test_a_manager_starts_a_sync_and_watches_it_finish(
     page.reload()
     expect(sync.history.get_by_role("cell", name="Done")).to_have_count(1)
     expect(sync.history).to_contain_text("122")
-    if SCREENS.parent.exists():
-        SCREENS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENS / "sync-desktop.png"), full_page=True)
-        page.set_viewport_size({"width": 375, "height": 800})
-        page.screenshot(path=str(SCREENS / "sync-375.png"), full_page=True)
-        page.goto(live_server.url + "/")
-        page.screenshot(path=str(SCREENS / "home-375.png"), full_page=True)
+    sync.screenshot("sync", "sync")
+    page.goto(live_server.url + "/")
+    sync.screenshot("sync", "home")

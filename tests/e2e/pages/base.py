@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page
 
-SCREENS_ROOT = Path("/work/notes/screens")
+#: Where review screenshots go (outside the repository); unset, no screenshots are taken.
+SCREENS_ROOT = Path(os.environ["SCREENSHOT_DIR"]) if os.environ.get("SCREENSHOT_DIR") else None
 
 
 class BasePage:
@@ -38,9 +40,9 @@ class BasePage:
         return self.page.get_by_role("heading", level=1)
 
     def screenshot(self, area: str, name: str, page: Page | None = None) -> None:
-        """Save desktop and 375 px wide screenshots under /work/notes/screens/<area>/ (outside the repo)."""
+        """Save desktop and 375 px wide screenshots under ``$SCREENSHOT_DIR/<area>/``, if it is set."""
         target = page or self.page
-        if not SCREENS_ROOT.parent.exists():
+        if SCREENS_ROOT is None:
             return
         folder = SCREENS_ROOT / area
         folder.mkdir(parents=True, exist_ok=True)

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Locator
+
+from tests.e2e.pages.base import BasePage
 
 
-class SettingsPage:
+class SettingsPage(BasePage):
     """The Amazon inventory and pricing settings page."""
-
-    def __init__(self, page: Page, base_url: str) -> None:
-        self.page = page
-        self.base_url = base_url
-
-    def sign_in(self, email: str, password: str) -> None:
-        """Sign in through the real form."""
-        self.page.goto(self.base_url + "/sign-in")
-        self.page.get_by_label("Email").fill(email)
-        self.page.get_by_label("Password").fill(password)
-        self.page.get_by_role("button", name="Sign in").click()
 
     def open(self) -> None:
         """Open the page from the main menu."""
-        self.page.get_by_role("navigation", name="Main").get_by_role("link", name="Amazon settings").click()
+        self.menu("Amazon settings")
 
     @property
     def buffer(self) -> Locator:
