@@ -71,12 +71,17 @@ def signed_in(view: F) -> F:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if current_user() is None:
-            if request.headers.get("HX-Request"):
-                abort(401)
-            return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+            return _to_sign_in()
         return view(*args, **kwargs)
 
     return _mark(wrapped, SIGNED_IN)  # type: ignore[arg-type]
+
+
+def _to_sign_in() -> Any:
+    """Send an anonymous visitor to the sign-in page (htmx requests get a 401 the page reloads on)."""
+    if request.headers.get("HX-Request"):
+        abort(401)
+    return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
 
 
 def can_manage() -> bool:
@@ -91,9 +96,7 @@ def manage(view: F) -> F:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if current_user() is None:
-            if request.headers.get("HX-Request"):
-                abort(401)
-            return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+            return _to_sign_in()
         if not can_manage():
             abort(403)
         return view(*args, **kwargs)
