@@ -18,6 +18,11 @@ FAULT_OPERATIONS = frozenset({
     "createFeed", "getFeed", "getFeeds", "cancelFeed", "createFeedDocument", "getFeedDocument",
     "getMarketplaceParticipations", "getAccount", "lwa", "upload",
 })
+#: Listings per seller on the overview (demo sellers hold thousands), and per page of one seller's listings.
+RECENT_LISTINGS = 25
+LISTINGS_PER_PAGE = 50
+#: Search text past this length is cut off (it only bounds the work a request can ask for).
+MAX_QUERY = 100
 
 
 def _body() -> dict[str, Any]:
@@ -198,12 +203,13 @@ def audit() -> Response:
 
 @bp.get("/")
 def overview() -> str:
-    """Show sellers, their listings, recent feeds, violations and call counts."""
+    """Show sellers with their listing counts and latest listings, recent feeds, violations and calls."""
     store = get_store()
     refresh = request.args.get("refresh", "")
     with store.lock:
         sellers = [{"seller": s, "status": store.authorization_status(s.id),
-                    "listings": store.listing_view(s.id)}
+                    "count": store.listing_count(s.id),
+                    "listings": store.recent_listings(s.id, RECENT_LISTINGS)}
                    for s in SELLERS.values()]
         feeds = list(reversed(store.feeds.values()))[:20]
         context = {
@@ -213,3 +219,18 @@ def overview() -> str:
             "refresh": refresh.isdigit() and int(refresh) or 0,
         }
     return render_template("overview.html", **context)
+
+
+@bp.get("/sellers/<seller_id>/listings")
+def seller_listings(seller_id: str) -> str:
+    """Show one seller's listings in SKU order, 50 a page, optionally only the SKUs starting with ``q``."""
+    seller = SELLERS[_seller(seller_id)]
+    prefix = request.args.get("q", "").strip()[:MAX_QUERY]
+    page = request.args.get("page", "1")
+    store = get_store()
+    total, page_number, rows = store.listings_page(seller.id, prefix, int(page) if page.isdigit() else 1,
+                                                   LISTINGS_PER_PAGE)
+    return render_template("seller_listings.html", seller=seller, rows=rows, total=total, query=prefix,
+                           page=page_number, pages=max(1, -(-total // LISTINGS_PER_PAGE)),
+                           first=(page_number - 1) * LISTINGS_PER_PAGE + 1,
+                           all_count=store.listing_count(seller.id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import secrets
 import threading
 import time
@@ -305,7 +306,42 @@ class Store:
     def listing_view(self, seller_id: str) -> dict[str, dict[str, Any]]:
         """Return the seller's listings as plain JSON values (price as a 2-decimal string)."""
         with self.lock:
-            return {sku: {"quantity": item.quantity,
-                          "price": None if item.price is None else f"{item.price:.2f}",
-                          "updated_at": iso(item.updated_at), "feed_id": item.feed_id}
-                    for sku, item in sorted(self.listings.get(seller_id, {}).items())}
+            listings = self.listings.get(seller_id, {})
+            return {sku: _listing_json(item) for sku, item in sorted(listings.items())}
+
+    def listing_count(self, seller_id: str) -> int:
+        """Return how many listings the seller has."""
+        with self.lock:
+            return len(self.listings.get(seller_id, {}))
+
+    def recent_listings(self, seller_id: str, limit: int) -> list[tuple[str, dict[str, Any]]]:
+        """Return the ``limit`` most recently updated listings, newest first (ties by SKU)."""
+        with self.lock:
+            items = self.listings.get(seller_id, {}).items()
+            newest = heapq.nsmallest(limit, items, key=_newest_first)
+            return [(sku, _listing_json(item)) for sku, item in newest]
+
+    def listings_page(self, seller_id: str, prefix: str, page: int,
+                      per_page: int) -> tuple[int, int, list[tuple[str, dict[str, Any]]]]:
+        """Return how many SKUs start with ``prefix``, the page shown (kept in range) and its listings.
+
+        Listings are in SKU order; a page past the last shows the last one.
+        """
+        with self.lock:
+            listings = self.listings.get(seller_id, {})
+            skus = sorted(sku for sku in listings if sku.startswith(prefix))
+            page = min(max(page, 1), max(1, -(-len(skus) // per_page)))
+            start = (page - 1) * per_page
+            shown = skus[start:start + per_page]
+            return len(skus), page, [(sku, _listing_json(listings[sku])) for sku in shown]
+
+
+def _listing_json(item: Listing) -> dict[str, Any]:
+    return {"quantity": item.quantity, "price": None if item.price is None else f"{item.price:.2f}",
+            "updated_at": iso(item.updated_at), "feed_id": item.feed_id}
+
+
+def _newest_first(entry: tuple[str, Listing]) -> tuple[float, str]:
+    sku, item = entry
+    # Never-updated listings sort last; the SKU breaks ties so a page never reshuffles between refreshes.
+    return (-(item.updated_at.timestamp() if item.updated_at else 0.0), sku)
