@@ -1,17 +1,80 @@
-"""The Ecommerce home page: the Amazon connection and sync at a glance."""
+"""The Ecommerce home page: the merchant's Amazon dashboard (setup, connection, sync, catalog)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint
-from sqlmodel import select
+from sqlmodel import Session, select
 from werkzeug.wrappers import Response
 
 from wizard.db import get_session
-from wizard.models import Connection
+from wizard.models import Account, AmazonSettings, Connection, Role, User
+from wizard.preview import impact
 from wizard.rendering import render_page
-from wizard.security import current_account, signed_in
+from wizard.rules import Rules
+from wizard.security import can_manage, current_account, signed_in
+from wizard.steps import Step, StepName, wizard_steps
 
 bp = Blueprint("home", __name__)
+
+
+@dataclass(frozen=True)
+class CatalogGlance:
+    """The catalog card's figures: products, and how many Amazon shows in stock under the settings."""
+
+    products: int
+    in_stock: int
+    settings_saved: bool
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The "Finish setting up Amazon" card: the stepper's steps and the one to do next."""
+
+    steps: list[Step]
+    next: Step
+    done: int
+    hint: str
+
+
+def catalog_glance(session: Session, account_id: int) -> CatalogGlance:
+    """Count the account's products and those in stock on Amazon under its saved settings."""
+    settings = session.get(AmazonSettings, account_id)
+    rules = Rules.from_settings(settings)
+    # The preview's impact of the settings on themselves: aggregate scans of the covering index only.
+    counts = impact(session, account_id, rules, rules, examples=0)
+    return CatalogGlance(products=counts.total, in_stock=counts.in_stock_now,
+                         settings_saved=bool(settings and settings.saved_at))
+
+
+#: What the next step asks of the merchant, under the "Finish setting up Amazon" button.
+NEXT_STEP_HINTS: dict[StepName, str] = {
+    StepName.PREREQUISITES: "Confirm you have an Amazon Professional seller account and admin or manager "
+                            "access in Ecommerce.",
+    StepName.GRANT_ACCESS: "Sign in to Amazon Seller Central and authorize Ecommerce to update your "
+                           "listings.",
+    StepName.VERIFY: "Check that Amazon reports your Seller ID, a Professional plan and the US marketplace.",
+    StepName.SETTINGS: "Choose how many units to advertise and which prices to send, then save them.",
+}
+
+
+def _setup(account: Account) -> Setup | None:
+    """Return the setup card's content, or None once every step is done."""
+    steps = wizard_steps(account)  # progress derived from the database (facts_for, current_step)
+    upcoming = next((step for step in steps if step.current), None)
+    if upcoming is None:
+        return None
+    return Setup(steps=steps, next=upcoming, done=sum(step.done for step in steps),
+                 hint=NEXT_STEP_HINTS[upcoming.name])
+
+
+def _managers(account: Account) -> list[User]:
+    """Return whom a staff user asks to finish the setup: the account's admins and managers."""
+    return list(get_session().exec(
+        select(User).where(User.account_id == account.id, User.role.in_([Role.ADMIN, Role.MANAGER]))  # type: ignore[attr-defined]
+        .order_by(User.role, User.name)
+    ))
 
 
 @bp.get("/")
@@ -19,5 +82,10 @@ bp = Blueprint("home", __name__)
 def index() -> Response:
     """Show the home page."""
     account = current_account()
-    connection = get_session().exec(select(Connection).where(Connection.account_id == account.id)).first()
-    return render_page("home", account=account, connection=connection)
+    assert account.id is not None
+    session = get_session()
+    connection = session.exec(select(Connection).where(Connection.account_id == account.id)).first()
+    setup = _setup(account)
+    return render_page("home", account=account, connection=connection, setup=setup,
+                       catalog=catalog_glance(session, account.id),
+                       managers=_managers(account) if setup and not can_manage() else [])
