@@ -25,20 +25,21 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from redis import Redis
 from sqlalchemy import func, select, update
+from sqlmodel import col
 
 from jobs.queue import clear_soon_guard, enqueue_sync, redis_connection
 from wizard import sync_plan
-from wizard.amazon.client import US_MARKETPLACE_ID, AmazonClient, RetryPolicy, SellerAuth
+from wizard.amazon.client import US_MARKETPLACE_ID, AmazonClient, RetryPolicy, SellerAuth, TokenCache
 from wizard.amazon.errors import AmazonError, AmazonRequestError, AmazonUnavailable, AuthorizationRevoked
 from wizard.amazon.feeds import Feed, FeedsApi
 from wizard.amazon.ratelimit import RedisTokenBuckets
 from wizard.config import from_environment
 from wizard.crypto import TokenCipher
-from wizard.db import session_scope
+from wizard.db import session_scope, table_of
 from wizard.models import Account, AmazonSettings, Connection, ConnectionStatus
 from wizard.models.base import utcnow
 from wizard.models.sync import (
@@ -95,13 +96,15 @@ def enqueue_all_syncs() -> int:
     config = from_environment()
     with session_scope(config["DATABASE_URL"]) as session:
         accounts = session.scalars(
-            select(Account).join(Connection, Connection.account_id == Account.id).where(
-                Connection.status == ConnectionStatus.CONNECTED,
-                Connection.refresh_token_encrypted.is_not(None),  # type: ignore[union-attr]
-                Connection.selling_partner_id.is_not(None),  # type: ignore[union-attr]
-            ).order_by(Account.id)
+            select(Account).join(Connection, col(Connection.account_id) == col(Account.id)).where(
+                col(Connection.status) == ConnectionStatus.CONNECTED,
+                col(Connection.refresh_token_encrypted).is_not(None),
+                col(Connection.selling_partner_id).is_not(None),
+            ).order_by(col(Account.id))
         ).all()
-        account_ids = [account.id for account in accounts if ready_to_sync(facts_for(session, account))]
+        # Rows read from the database always have an id; the ``is not None`` only narrows ``int | None``.
+        account_ids = [account.id for account in accounts
+                       if account.id is not None and ready_to_sync(facts_for(session, account))]
     redis = redis_connection(config["REDIS_URL"])
     try:
         for account_id in account_ids:
@@ -201,7 +204,9 @@ class Syncer:
         self.account_id = account_id
         retry = RetryPolicy(attempts=int(config.get("AMAZON_RETRY_ATTEMPTS", 5)),
                             base_delay=float(config.get("AMAZON_RETRY_BASE_DELAY", 0.5)))
-        self.client = client or AmazonClient.from_config(config, cache=redis, retry=retry,
+        # The worker's connection is opened without decode_responses, so get() returns bytes as TokenCache
+        # says; redis-py's annotations cannot know that and say ``bytes | str | None``.
+        self.client = client or AmazonClient.from_config(config, cache=cast(TokenCache, redis), retry=retry,
                                                          limiter=RedisTokenBuckets(redis))
         self.feeds = FeedsApi(self.client)
         self.cipher = TokenCipher(config["TOKEN_ENCRYPTION_KEYS"])
@@ -263,7 +268,7 @@ class Syncer:
     # -- connection and runs
 
     def _connection(self) -> Connection | None:
-        query = select(Connection).where(Connection.account_id == self.account_id)
+        query = select(Connection).where(col(Connection.account_id) == self.account_id)
         return self.session.scalars(query).first()
 
     @staticmethod
@@ -274,8 +279,8 @@ class Syncer:
     def _check_still_allowed(self) -> None:
         """Stop at once if the connection was revoked or disconnected meanwhile, or the lock was lost."""
         self.session.commit()  # end the read snapshot so we see other processes' writes
-        status = self.session.scalar(select(Connection.status)
-                                     .where(Connection.account_id == self.account_id))
+        status = self.session.scalar(select(col(Connection.status))
+                                     .where(col(Connection.account_id) == self.account_id))
         if status != ConnectionStatus.CONNECTED:
             raise SyncStopped("Amazon updates are paused until you re-authorize Ecommerce.", str(status))
         if self.lock is not None and self.lock.lost:
@@ -283,17 +288,17 @@ class Syncer:
 
     def _active_run(self) -> SyncRun | None:
         return self.session.scalars(
-            select(SyncRun).where(SyncRun.account_id == self.account_id,
-                                  SyncRun.status.in_(ACTIVE_RUN_STATUSES))  # type: ignore[attr-defined]
-            .order_by(SyncRun.id)
+            select(SyncRun).where(col(SyncRun.account_id) == self.account_id,
+                                  col(SyncRun.status).in_(ACTIVE_RUN_STATUSES))
+            .order_by(col(SyncRun.id))
         ).first()
 
     def _has_unfinished_batches(self) -> bool:
-        return self.session.scalar(
+        return (self.session.scalar(
             select(func.count()).select_from(FeedBatch).where(
-                FeedBatch.account_id == self.account_id,
-                FeedBatch.status.in_(_UNFINISHED))  # type: ignore[attr-defined]
-        ) > 0
+                col(FeedBatch.account_id) == self.account_id,
+                col(FeedBatch.status).in_(_UNFINISHED))
+        ) or 0) > 0
 
     def _start_run(self, trigger: str) -> SyncRun:
         try:
@@ -320,15 +325,15 @@ class Syncer:
         self.session.rollback()
         now = utcnow()
         for batch in self.session.scalars(select(FeedBatch).where(
-                FeedBatch.account_id == self.account_id,
-                FeedBatch.status.in_((BatchStatus.PLANNED, BatchStatus.UPLOADED)))):  # type: ignore[attr-defined]
+                col(FeedBatch.account_id) == self.account_id,
+                col(FeedBatch.status).in_((BatchStatus.PLANNED, BatchStatus.UPLOADED)))):
             batch.status = BatchStatus.CANCELLED
             batch.processed_at = now
             batch.result_summary = "Not sent: " + message
             self._release(batch.id or 0, "not_sent", message)
         for run in self.session.scalars(select(SyncRun).where(
-                SyncRun.account_id == self.account_id,
-                SyncRun.status.in_(ACTIVE_RUN_STATUSES))):  # type: ignore[attr-defined]
+                col(SyncRun.account_id) == self.account_id,
+                col(SyncRun.status).in_(ACTIVE_RUN_STATUSES))):
             run.status = RunStatus.STOPPED
             run.finished_at = now
             run.error = message
@@ -361,8 +366,8 @@ class Syncer:
         rules = Rules.from_settings(settings)
         changes = sync_plan.plan_changes(self.session, self.account_id, rules)
         self.session.commit()
-        seq = self.session.scalar(select(func.coalesce(func.max(FeedBatch.seq), 0))
-                                  .where(FeedBatch.run_id == run.id)) or 0
+        seq = self.session.scalar(select(func.coalesce(func.max(col(FeedBatch.seq)), 0))
+                                  .where(col(FeedBatch.run_id) == run.id)) or 0
         for planned in sync_plan.batch_changes(self.seller.selling_partner_id, changes, self.limits):
             seq += 1
             self._write_batch(run, seq, planned)
@@ -409,9 +414,9 @@ class Syncer:
     def _submit_pending(self) -> None:
         while True:
             batch = self.session.scalars(
-                select(FeedBatch).where(FeedBatch.account_id == self.account_id,
-                                        FeedBatch.status.in_(_TO_SUBMIT))  # type: ignore[attr-defined]
-                .order_by(FeedBatch.run_id, FeedBatch.seq)
+                select(FeedBatch).where(col(FeedBatch.account_id) == self.account_id,
+                                        col(FeedBatch.status).in_(_TO_SUBMIT))
+                .order_by(col(FeedBatch.run_id), col(FeedBatch.seq))
             ).first()
             if batch is None:
                 return
@@ -478,8 +483,8 @@ class Syncer:
     def _find_submitted_feed(self, batch: FeedBatch) -> str | None:
         """Return the feed a crashed ``createFeed`` created for ``batch``, if Amazon has one."""
         since = (batch.submitting_at or batch.created_at) - CLOCK_SKEW
-        known = set(self.session.scalars(select(FeedBatch.feed_id).where(
-            FeedBatch.account_id == self.account_id, FeedBatch.feed_id.is_not(None))))  # type: ignore[union-attr]
+        known = set(self.session.scalars(select(col(FeedBatch.feed_id)).where(
+            col(FeedBatch.account_id) == self.account_id, col(FeedBatch.feed_id).is_not(None))))
         feeds: list[Feed] = self.feeds.get_feeds(self.seller, feed_type=sync_plan.FEED_TYPE,
                                                  created_since=since)
         unknown = sorted((f for f in feeds if f.feed_id not in known),
@@ -492,9 +497,9 @@ class Syncer:
         batch.status = BatchStatus.SUBMITTED
         batch.submitted_at = now
         batch.next_poll_at = now + timedelta(seconds=self.poll_initial)
-        state = ListingState.__table__.c
+        state = table_of(ListingState).c
         self.session.execute(
-            update(ListingState.__table__).where(state.inflight_batch_id == batch.id).values(
+            update(table_of(ListingState)).where(state.inflight_batch_id == batch.id).values(
                 sent_quantity=func.coalesce(state.inflight_quantity, state.sent_quantity),
                 sent_price_cents=func.coalesce(state.inflight_price_cents, state.sent_price_cents),
                 sent_at=now, status=ListingStatus.PENDING.value)
@@ -514,9 +519,9 @@ class Syncer:
         deadline = self.clock() + self.poll_inline
         while True:
             batches = list(self.session.scalars(
-                select(FeedBatch).where(FeedBatch.account_id == self.account_id,
-                                        FeedBatch.status == BatchStatus.SUBMITTED)
-                .order_by(FeedBatch.run_id, FeedBatch.seq)))
+                select(FeedBatch).where(col(FeedBatch.account_id) == self.account_id,
+                                        col(FeedBatch.status) == BatchStatus.SUBMITTED)
+                .order_by(col(FeedBatch.run_id), col(FeedBatch.seq))))
             if not batches:
                 return True
             now = utcnow()
@@ -532,8 +537,8 @@ class Syncer:
             self.sleep(wait)
 
     def _next_poll_in(self) -> float | None:
-        first = self.session.scalar(select(func.min(FeedBatch.next_poll_at)).where(
-            FeedBatch.account_id == self.account_id, FeedBatch.status == BatchStatus.SUBMITTED))
+        first = self.session.scalar(select(func.min(col(FeedBatch.next_poll_at))).where(
+            col(FeedBatch.account_id) == self.account_id, col(FeedBatch.status) == BatchStatus.SUBMITTED))
         if first is None:
             return None
         return max(0.0, (first - utcnow()).total_seconds())
@@ -565,8 +570,8 @@ class Syncer:
                       summary: Mapping[str, Any]) -> None:
         """Mark rejected messages with Amazon's reason and the rest as accepted, in one transaction."""
         now = utcnow()
-        state = ListingState.__table__.c
-        table = ListingState.__table__
+        state = table_of(ListingState).c
+        table = table_of(ListingState)
         if rejected:
             self.session.execute(
                 update(table).where(state.inflight_batch_id == batch.id,
@@ -577,7 +582,7 @@ class Syncer:
                 [{"message_id": message_id, "code": issue.code[:80], "message": issue.message[:1000]}
                  for message_id, issue in rejected.items()],
             )
-        accepted = self.session.execute(
+        accepted = self.session.exec(
             update(table).where(state.inflight_batch_id == batch.id).values(
                 accepted_quantity=func.coalesce(state.inflight_quantity, state.accepted_quantity),
                 accepted_price_cents=func.coalesce(state.inflight_price_cents, state.accepted_price_cents),
@@ -596,9 +601,9 @@ class Syncer:
 
     def _release(self, batch_id: int, code: str, message: str) -> None:
         """Free a batch's SKUs without acceptance: the next run plans them again."""
-        state = ListingState.__table__.c
+        state = table_of(ListingState).c
         self.session.execute(
-            update(ListingState.__table__).where(state.inflight_batch_id == batch_id).values(
+            update(table_of(ListingState)).where(state.inflight_batch_id == batch_id).values(
                 status=ListingStatus.PENDING.value, error_code=code[:80], error_message=message[:1000],
                 inflight_batch_id=None, inflight_message_id=None, inflight_quantity=None,
                 inflight_price_cents=None)
@@ -618,8 +623,8 @@ class Syncer:
     def _finish_processed_runs(self) -> None:
         now = utcnow()
         for run in self.session.scalars(select(SyncRun).where(
-                SyncRun.account_id == self.account_id,
-                SyncRun.status.in_((RunStatus.SUBMITTING, RunStatus.PROCESSING)))):  # type: ignore[attr-defined]
+                col(SyncRun.account_id) == self.account_id,
+                col(SyncRun.status).in_((RunStatus.SUBMITTING, RunStatus.PROCESSING)))):
             if run.batches_processed >= run.batches_total:
                 run.status = RunStatus.DONE
                 run.finished_at = now

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from wizard import rules as r
 from wizard.amazon.client import US_MARKETPLACE_ID
+from wizard.db import table_of
 from wizard.models.catalog import Product
 from wizard.models.sync import ListingState
 from wizard.preview import quantity_expr
@@ -229,8 +230,8 @@ def plan_changes(session: Session, account_id: int, rules: r.Rules) -> ChangeBuf
     """
     buffer = ChangeBuffer()
     pricing = not rules.disable_pricing
-    state = ListingState.__table__.c
-    product = Product.__table__.c
+    state = table_of(ListingState).c
+    product = table_of(Product).c
     expected = quantity_expr(rules, product.available, product.price_cents)
     maybe_changed = or_(state.accepted_quantity.is_(None), state.accepted_quantity != expected)
     if pricing:
@@ -239,8 +240,8 @@ def plan_changes(session: Session, account_id: int, rules: r.Rules) -> ChangeBuf
     query = (
         select(product.sku, product.available, product.price_cents,
                state.accepted_quantity, state.accepted_price_cents)
-        .select_from(Product.__table__.outerjoin(
-            ListingState.__table__, and_(state.account_id == product.account_id, state.sku == product.sku)))
+        .select_from(table_of(Product).outerjoin(
+            table_of(ListingState), and_(state.account_id == product.account_id, state.sku == product.sku)))
         .where(product.account_id == account_id, state.inflight_batch_id.is_(None), maybe_changed)
         .order_by(product.id)
     )
@@ -259,8 +260,8 @@ def plan_changes(session: Session, account_id: int, rules: r.Rules) -> ChangeBuf
 
 def removed_products(session: Session, account_id: int) -> Iterator[tuple[str, int]]:
     """Yield ``(sku, accepted_quantity)`` of SKUs Amazon shows in stock that left the catalog."""
-    state = ListingState.__table__.c
-    product = Product.__table__.c
+    state = table_of(ListingState).c
+    product = table_of(Product).c
     in_catalog = exists().where(product.account_id == state.account_id, product.sku == state.sku)
     query = (
         select(state.sku, state.accepted_quantity)
@@ -274,7 +275,7 @@ def removed_products(session: Session, account_id: int) -> Iterator[tuple[str, i
 
 def batch_messages(session: Session, batch_id: int) -> list[MessageRow]:
     """Return a batch's ``(message_id, sku, quantity, price_cents)`` rows, in message order."""
-    state = ListingState.__table__.c
+    state = table_of(ListingState).c
     query = (select(state.inflight_message_id, state.sku, state.inflight_quantity, state.inflight_price_cents)
              .where(state.inflight_batch_id == batch_id).order_by(state.inflight_message_id))
     return list(driver_rows(session, query))
