@@ -85,8 +85,8 @@ def search(account_id: int, rules: r.Rules, *, query: str, outcome: str, page: i
         conditions.append(_outcome_condition(outcome, rules))
     if query:
         pattern = f"%{_escape_like(query)}%"
-        conditions.append(or_(Product.sku.like(pattern, escape="\\"),  # type: ignore[attr-defined]
-                              Product.title.like(pattern, escape="\\")))  # type: ignore[attr-defined]
+        conditions.append(or_(col(Product.sku).like(pattern, escape="\\"),
+                              col(Product.title).like(pattern, escape="\\")))
     total = session.execute(select(func.count()).select_from(Product).where(*conditions)).scalar_one()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)

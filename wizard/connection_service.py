@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from wizard.amazon import (
     AccessDenied,
@@ -61,9 +61,9 @@ def _get_or_create(db: Session, account_id: int) -> Connection:
 def seller_taken(db: Session, account_id: int, selling_partner_id: str) -> bool:
     """Return whether another account holds (or is about to hold) this seller."""
     other = db.exec(select(Connection).where(
-        Connection.account_id != account_id,
-        or_(Connection.selling_partner_id == selling_partner_id,  # type: ignore[arg-type]
-            Connection.pending_selling_partner_id == selling_partner_id),
+        col(Connection.account_id) != account_id,
+        or_(col(Connection.selling_partner_id) == selling_partner_id,
+            col(Connection.pending_selling_partner_id) == selling_partner_id),
     )).first()
     return other is not None
 

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import delete, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from wizard.models import OAuthState
 from wizard.models.base import utcnow
@@ -102,7 +102,7 @@ def issue_state(db: Session, store: MutableMapping[str, Any], *, user_id: int, a
     """Create a state for this user, account and session; return its value (stored hashed)."""
     now = now or utcnow()
     value = secrets.token_urlsafe(32)
-    db.exec(delete(OAuthState).where(OAuthState.created_at < now - KEEP_USED_STATES))  # type: ignore[call-overload, arg-type]
+    db.exec(delete(OAuthState).where(col(OAuthState.created_at) < now - KEEP_USED_STATES))
     db.add(OAuthState(state_hash=hash_state(value), account_id=account_id, user_id=user_id,
                       mode=mode if mode in (POPUP, TAB) else POPUP,
                       expected_selling_partner_id=expected_selling_partner_id, created_at=now))
@@ -142,7 +142,7 @@ def consume_state(db: Session, store: MutableMapping[str, Any], value: str | Non
     if now - row.created_at > STATE_LIFETIME:
         raise StateError(StateProblem.EXPIRED)
     # Mark it used only if nobody else did in between: two callbacks racing get one winner.
-    result = db.exec(update(OAuthState).where(OAuthState.id == row.id, OAuthState.used_at.is_(None))  # type: ignore[call-overload, union-attr]
+    result = db.exec(update(OAuthState).where(col(OAuthState.id) == row.id, col(OAuthState.used_at).is_(None))
                      .values(used_at=now))
     db.commit()
     if result.rowcount != 1:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import abort, current_app, make_response, redirect, render_template, request, session, url_for
-from sqlmodel import select
+from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
 from wizard import oauth
@@ -89,7 +89,7 @@ def _redirect_uri() -> str:
 def _managers(account: Account) -> list[User]:
     """Return the people a staff user can ask: the account's admins and managers."""
     return list(get_session().exec(
-        select(User).where(User.account_id == account.id, User.role.in_([Role.ADMIN, Role.MANAGER]))  # type: ignore[attr-defined]
+        select(User).where(User.account_id == account.id, col(User.role).in_([Role.ADMIN, Role.MANAGER]))
         .order_by(User.role, User.name)
     ))
 
@@ -344,7 +344,7 @@ def _callback_page(key: str, mode: str, status: int, **extra: Any) -> tuple[str,
 
 @bp.get("/amazon/oauth/callback")
 @public  # checks the session itself, so an ended session gets a clear page instead of a sign-in loop
-def oauth_callback() -> Response | tuple[str, int]:
+def oauth_callback() -> Response | str | tuple[str, int]:
     """Check ``state``, exchange ``spapi_oauth_code`` at once, store the tokens encrypted, then move on."""
     args = request.args
     db = get_session()
