@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import abort, g, redirect, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -74,7 +74,8 @@ def signed_in(view: F) -> F:
             return _to_sign_in()
         return view(*args, **kwargs)
 
-    return _mark(wrapped, SIGNED_IN)  # type: ignore[arg-type]
+    # wraps() copies the view's name and metadata, and the wrapper takes the same arguments: it is an F.
+    return _mark(cast(F, wrapped), SIGNED_IN)
 
 
 def _to_sign_in() -> Any:
@@ -101,7 +102,8 @@ def manage(view: F) -> F:
             abort(403)
         return view(*args, **kwargs)
 
-    return _mark(wrapped, MANAGE)  # type: ignore[arg-type]
+    # wraps() copies the view's name and metadata, and the wrapper takes the same arguments: it is an F.
+    return _mark(cast(F, wrapped), MANAGE)
 
 
 def access_level(view: Callable[..., Any]) -> str | None:
