@@ -26,6 +26,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlmodel import col
 
 from wizard import api_tokens
 from wizard import rules as r
@@ -163,7 +164,7 @@ def get_product(sku: str) -> ResponseReturnValue:
     account_id: int = g.api_account_id
     session = get_session()
     product = session.execute(
-        select(Product).where(Product.account_id == account_id, Product.sku == sku)  # type: ignore[arg-type]
+        select(Product).where(col(Product.account_id) == account_id, col(Product.sku) == sku)
     ).scalar_one_or_none()
     if product is None:
         return _error(404, f"No product with SKU {sku!r} in your catalog.")

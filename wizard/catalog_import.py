@@ -340,6 +340,7 @@ def start_import(session: Session, database_url: str, *, account_id: int, user_i
     session.add(job)
     session.commit()
     assert job.id is not None
+    # Flask types ``current_app`` as the app itself, not the LocalProxy it is, which has this method.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     thread = threading.Thread(target=run_import, args=(database_url, job.id, data, app), daemon=True,
                               name=f"catalog-import-{job.id}")

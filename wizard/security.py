@@ -51,6 +51,7 @@ def current_account() -> Account:
 
 
 def _mark(view: F, level: str) -> F:
+    # Functions take new attributes at run time; Callable has no way to declare this one.
     view._access = level  # type: ignore[attr-defined]
     return view
 
