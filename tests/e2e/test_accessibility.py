@@ -1,0 +1,82 @@
+"""Every main page passes axe-core's accessibility rules and fits a 375 px phone, never scrolling sideways."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlmodel import Session
+
+from tests.conftest import PASSWORD, Merchant
+from tests.e2e.pages.base import BasePage
+from tests.fixtures.worker import Seller, add_products
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+#: (name, path) of the pages a set-up merchant uses.
+SET_UP_PAGES = [
+    ("home", "/"),
+    ("integration", "/settings/integrations/amazon/"),
+    ("settings", "/settings/amazon"),
+    ("catalog", "/catalog/"),
+    ("sync", "/sync/"),
+]
+#: The wizard's first steps, seen by a merchant who has not started.
+WIZARD_PAGES = [
+    ("prerequisites", "/settings/integrations/amazon/prerequisites"),
+    ("sign-in", "/sign-in"),
+]
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """Run axe-core in the page and return its violations."""
+    page.add_script_tag(path=str(AXE))
+    result: dict[str, Any] = page.evaluate(
+        "async () => await axe.run(document, {resultTypes: ['violations']})")
+    return list(result["violations"])
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    return "\n".join(f"{v['impact']}: {v['id']}: {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
+                     for v in violations)
+
+
+@pytest.fixture
+def phone_and_desktop(browser: Browser) -> Any:
+    """Open a desktop and a 375 px page; CSP is bypassed only so the test can inject axe-core."""
+    contexts = [browser.new_context(viewport=size, bypass_csp=True)
+                for size in ({"width": 1280, "height": 900}, {"width": 375, "height": 800})]
+    yield [context.new_page() for context in contexts]
+    for context in contexts:
+        context.close()
+
+
+def check_pages(pages: list[Page], base_url: str, email: str, paths: list[tuple[str, str]]) -> None:
+    for page in pages:
+        if email:
+            BasePage(page, base_url).sign_in(email, PASSWORD)
+            expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+        width = page.viewport_size["width"] if page.viewport_size else 0
+        for name, path in paths:
+            page.goto(base_url + path)
+            page.wait_for_load_state("networkidle")
+            violations = axe_violations(page)  # every impact level, minor included
+            assert violations == [], f"{name} at {width}px:\n{describe(violations)}"
+            overflow = page.evaluate("document.documentElement.scrollWidth")
+            assert overflow <= width, f"{name} is {overflow}px wide on a {width}px screen"
+
+
+def test_the_pages_of_a_set_up_merchant_are_accessible_and_fit_a_phone(
+        phone_and_desktop: list[Page], live_server: Any, merchant: Merchant, seller: Seller,
+        db: Session) -> None:
+    add_products(db, seller.account_id, 120)
+
+    check_pages(phone_and_desktop, live_server.url, merchant.user("admin").email, SET_UP_PAGES)
+
+
+def test_the_first_wizard_steps_and_sign_in_are_accessible_and_fit_a_phone(
+        phone_and_desktop: list[Page], live_server: Any, merchant: Merchant) -> None:
+    check_pages(phone_and_desktop, live_server.url, "", [WIZARD_PAGES[1]])
+    check_pages(phone_and_desktop, live_server.url, merchant.user("manager").email, [WIZARD_PAGES[0]])
