@@ -174,6 +174,8 @@ def _page_context() -> dict[str, Any]:
             # The query keeps only batches with a feed id; its column type still says ``str | None``.
             feed_ids.setdefault(run_id, []).append(cast(str, feed_id))
     connection = session.exec(select(Connection).where(Connection.account_id == account.id)).first()
+    connected = connection is not None and connection.status == ConnectionStatus.CONNECTED
+    setup_complete = ready_to_sync(facts_for(session, account))
     return {
         "account": account,
         "connection": connection,
@@ -183,7 +185,8 @@ def _page_context() -> dict[str, Any]:
         "last_success": _last_success(session, account.id),
         "next_run_at": next_scheduled_run(session, account.id, int(current_app.config["SYNC_INTERVAL"])),
         "interval_minutes": int(current_app.config["SYNC_INTERVAL"]) // 60,
-        "can_sync": connection is not None and connection.status == ConnectionStatus.CONNECTED,
+        "setup_complete": setup_complete,
+        "can_sync": connected and setup_complete,
     }
 
 

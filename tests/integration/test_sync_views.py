@@ -64,7 +64,10 @@ def test_sync_now_before_the_settings_are_saved_explains_what_is_missing(
 
     response = client.post("/sync/now", data={"csrf_token": token}, follow_redirects=True)
 
-    assert "save your inventory and pricing settings" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "save your inventory and pricing settings" in html
+    assert "Finish the Amazon setup to start syncing" in html
+    assert "When the setup is finished" in html
     assert Redis.from_url(redis_url).llen("rq:queue:sync") == 0
 
 
