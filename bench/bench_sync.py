@@ -125,7 +125,7 @@ def amazon_calls(count: int) -> dict[str, Any]:
     from jobs.sync import Syncer
     from tests.fixtures.sandbox import SandboxControl, start_sandbox_subprocess
     from tests.fixtures.services import RedisServer, free_port
-    from tests.fixtures.worker import connect
+    from tests.fixtures.worker import connect, save_settings
     from wizard.db import session_scope
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-sync-"))
@@ -139,6 +139,7 @@ def amazon_calls(count: int) -> dict[str, Any]:
         account_id = make_catalog(database_url, count)
         with session_scope(database_url) as session:
             connect(session, account_id, control.grant(SELLER))
+            save_settings(session, account_id)  # the wizard's last step; nothing syncs before it
         config = _config(database_url, redis_server.url, AMAZON_LWA_TOKEN_URL=control.url + "/auth/o2/token",
                          AMAZON_SPAPI_ENDPOINT=control.url, SYNC_POLL_INITIAL=0.2, SYNC_POLL_INLINE=600)
         redis = Redis.from_url(redis_server.url)
@@ -146,6 +147,8 @@ def amazon_calls(count: int) -> dict[str, Any]:
         started = time.perf_counter()
         outcome = syncer.run("manual")
         elapsed = time.perf_counter() - started
+        if outcome.status != "done":
+            raise SystemExit(f"the sync against the sandbox ended {outcome.status!r}, not 'done'")
         stats = control.stats()
         return {"outcome": outcome.status, "seconds_with_sandbox_time_scale_200": round(elapsed, 1),
                 "our_calls": dict(sorted(syncer.client.calls.items())),
