@@ -163,7 +163,9 @@ def amazon_calls(count: int) -> dict[str, Any]:
 
 def main() -> None:
     """Run the three measurements and print the figures."""
-    os.environ.setdefault("AMAZON_MODELS_DIR", str((REPO_ROOT.parent / "shared" / "amazon-spapi").resolve()))
+    from sandbox.models import models_dir
+
+    os.environ.setdefault("AMAZON_MODELS_DIR", str(models_dir()))
     workdir = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     database_url = f"sqlite:///{workdir / 'bench.sqlite'}"
     started = time.perf_counter()

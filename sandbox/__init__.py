@@ -6,14 +6,13 @@ Amazon's official models; anything that does not follow them is recorded as a vi
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, current_app
 
-from sandbox.models import Models, default_models_dir
+from sandbox.models import Models, models_dir
 from sandbox.store import AppRegistration, Store
 
 DEFAULTS: dict[str, Any] = {
@@ -57,8 +56,7 @@ def _configure_flask(app: Flask) -> None:
 
 
 def _models_dir(app: Flask) -> Path:
-    configured = app.config.get("MODELS_DIR") or os.environ.get("AMAZON_MODELS_DIR")
-    return Path(configured).resolve() if configured else default_models_dir()
+    return models_dir(app.config.get("MODELS_DIR"))
 
 
 def _registration(app: Flask) -> AppRegistration:

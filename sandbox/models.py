@@ -7,6 +7,7 @@ each operation's "Usage Plan" table, so the sandbox throttles exactly as the pub
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +24,12 @@ REPORT_SCHEMA = "listings-feed-processing-report-schema-v2.json"
 _USAGE_ROW = re.compile(r"^\|\s*([0-9.]+)\s*\|\s*([0-9]+)\s*\|\s*$", re.MULTILINE)
 
 
-def default_models_dir() -> Path:
-    """Return ``../shared/amazon-spapi`` resolved relative to the repository root."""
+def models_dir(configured: str | None = None) -> Path:
+    """Return the folder of Amazon's models: ``configured``, else ``AMAZON_MODELS_DIR``, else
+    ``../shared/amazon-spapi`` relative to the repository root."""
+    chosen = configured or os.environ.get("AMAZON_MODELS_DIR")
+    if chosen:
+        return Path(chosen).resolve()
     repo_root = Path(__file__).resolve().parent.parent
     return (repo_root / ".." / "shared" / "amazon-spapi").resolve()
 

@@ -26,6 +26,17 @@ pytest_plugins = [
 PASSWORD = "correct-horse-battery"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Stop at once, with what to do, when Amazon's models are not where the sandbox and tests read them."""
+    from sandbox.models import models_dir
+
+    folder = models_dir()
+    if not (folder / "listings-feed-schema-v2.json").is_file():
+        raise pytest.UsageError(
+            f"Amazon's models and schemas were not found in {folder}. Put the shared/ folder beside this "
+            "repository (shared/amazon-spapi) or set AMAZON_MODELS_DIR to the folder that holds them.")
+
+
 def create_schema(database_url: str) -> None:
     """Create every table in a fresh database."""
     import wizard.models  # noqa: F401 - registers every table

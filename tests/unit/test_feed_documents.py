@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from jsonschema import Draft7Validator
 
+from sandbox.models import models_dir
 from wizard import rules as r
 from wizard.sync_plan import (
     ChangeBuffer,
@@ -19,21 +19,12 @@ from wizard.sync_plan import (
     sha256,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SELLER = "A1PROSELLERUS01"
-
-
-def schema_dir() -> Path:
-    """Return the folder of Amazon's models (``AMAZON_MODELS_DIR``, by default ``../shared/amazon-spapi``)."""
-    import os
-
-    configured = os.environ.get("AMAZON_MODELS_DIR")
-    return Path(configured) if configured else (REPO_ROOT / ".." / "shared" / "amazon-spapi").resolve()
 
 
 @pytest.fixture(scope="module")
 def feed_schema() -> Draft7Validator:
-    schema = json.loads((schema_dir() / "listings-feed-schema-v2.json").read_text())
+    schema = json.loads((models_dir() / "listings-feed-schema-v2.json").read_text())
     return Draft7Validator(schema)
 
 

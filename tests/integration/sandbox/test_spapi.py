@@ -11,7 +11,7 @@ import pytest
 import requests
 from jsonschema import Draft4Validator
 
-from sandbox.models import Models, default_models_dir
+from sandbox.models import Models, models_dir
 from tests.fixtures.sandbox import SandboxControl
 from tests.integration.sandbox.conftest import (
     JSON_TYPE,
@@ -27,7 +27,7 @@ from tests.integration.sandbox.conftest import (
 
 @pytest.fixture(scope="module")
 def models() -> Models:
-    return Models(default_models_dir())
+    return Models(models_dir())
 
 
 def _validate(models: Models, operation: str, status: int, body: object) -> None:
