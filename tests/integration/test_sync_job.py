@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 import pytest
@@ -132,3 +133,15 @@ def test_a_queued_manual_run_stops_with_a_clear_message_when_setup_is_incomplete
     run = last_run(db, merchant.account.id)
     assert run.status == RunStatus.STOPPED
     assert run.error is not None and "save your inventory and pricing settings" in run.error
+
+
+def test_no_token_reaches_the_logs_during_a_sync(
+        db: Session, seller: Seller, sandbox, redis_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    add_products(db, seller.account_id, 30)
+
+    with caplog.at_level(logging.DEBUG):
+        run_sync(redis_url, seller.account_id)
+
+    assert last_run(db, seller.account_id).status == RunStatus.DONE
+    assert caplog.records, "the sync logged nothing, so this test would prove nothing"
+    assert "Atzr|" not in caplog.text and "Atza|" not in caplog.text
