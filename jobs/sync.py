@@ -57,6 +57,8 @@ from wizard.steps import SETUP_INCOMPLETE, facts_for, ready_to_sync
 
 log = logging.getLogger(__name__)
 
+#: A feed still unfinished after this long is logged for operators (Amazon says up to eight hours).
+FEED_OVERDUE = timedelta(hours=12)
 #: A follow-up job only continues an active run; it never starts a new one.
 FOLLOW = "follow"
 #: Look for a feed created this long before we marked its batch ``submitting`` (clocks differ).
@@ -548,6 +550,10 @@ class Syncer:
         if not feed.finished:
             # Back off with the feed's age: quick feeds are seen quickly, hours-long ones every few minutes.
             age = (utcnow() - (batch.submitted_at or utcnow())).total_seconds()
+            if age >= FEED_OVERDUE.total_seconds():
+                # Amazon's own worst case is eight hours: past twelve, an operator should look.
+                log.error("OPERATOR: feed %s of account %s is still %s after %.1f hours", batch.feed_id,
+                          self.account_id, feed.processing_status, age / 3600)
             interval = min(self.poll_max, max(self.poll_initial, age / 4))
             batch.next_poll_at = utcnow() + timedelta(seconds=interval)
             self.session.commit()

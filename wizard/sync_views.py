@@ -19,7 +19,15 @@ from wizard.db import get_session
 from wizard.extensions import htmx
 from wizard.models import Connection, ConnectionStatus
 from wizard.models.base import utcnow
-from wizard.models.sync import ACTIVE_RUN_STATUSES, FeedBatch, ListingState, RunStatus, SyncRun, SyncTrigger
+from wizard.models.sync import (
+    ACTIVE_RUN_STATUSES,
+    BatchStatus,
+    FeedBatch,
+    ListingState,
+    RunStatus,
+    SyncRun,
+    SyncTrigger,
+)
 from wizard.rendering import render_page
 from wizard.security import current_account, manage, signed_in
 from wizard.steps import SETUP_INCOMPLETE, facts_for, ready_to_sync
@@ -50,12 +58,36 @@ def tip_for(code: str | None) -> str:
     return TIPS.get(code or "", DEFAULT_TIP)
 
 
+#: Amazon usually processes a feed in minutes; past this the merchant is told it is taking longer.
+SLOW_FEED = timedelta(hours=1)
+#: Amazon says feeds can take up to eight hours under load; past this something is wrong.
+OVERDUE_FEED = timedelta(hours=12)
+
+
 @dataclass
 class Progress:
     """What the progress bar shows for one run."""
 
     run: SyncRun
     batches: list[FeedBatch]
+
+    def waiting_since(self, now: datetime | None = None) -> timedelta | None:
+        """Return how long the oldest feed still at Amazon has been waiting, or None if none is."""
+        submitted = [b.submitted_at for b in self.batches
+                     if b.status == BatchStatus.SUBMITTED and b.submitted_at is not None]
+        return (now or utcnow()) - min(submitted) if submitted else None
+
+    @property
+    def slow(self) -> bool:
+        """Return whether Amazon has taken longer than usual with a feed of this run."""
+        waited = self.waiting_since()
+        return waited is not None and waited >= SLOW_FEED
+
+    @property
+    def overdue(self) -> bool:
+        """Return whether a feed has waited longer than Amazon's own worst case."""
+        waited = self.waiting_since()
+        return waited is not None and waited >= OVERDUE_FEED
 
     @property
     def active(self) -> bool:

@@ -144,3 +144,46 @@ def test_the_home_card_shows_the_last_sync(client: FlaskClient, signed_in_as, se
 
     assert "Amazon sync" in html and "Up to date" in html
     assert "12 SKUs accepted by Amazon" in html
+
+
+def test_a_feed_amazon_keeps_for_hours_is_explained_to_the_merchant_and_flagged_to_operators(
+        client: FlaskClient, signed_in_as, seller: Seller, db: Session, redis_url: str, sandbox,
+        sync_env: dict[str, str], caplog) -> None:
+    import logging
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from jobs.sync import FOLLOW, Syncer
+    from wizard.config import from_environment
+    from wizard.models.base import utcnow
+    from wizard.models.sync import BatchStatus, FeedBatch
+
+    add_products(db, seller.account_id, 30)
+    sandbox.processing(paused=True)  # Amazon keeps the feed IN_QUEUE
+    config = {**from_environment(), "SYNC_POLL_INLINE": 0.0}
+    redis = Redis.from_url(redis_url)
+    assert Syncer(config, redis, seller.account_id).run("manual").status == "processing"
+    signed_in_as("staff")
+
+    def age_the_feed(hours: float) -> None:
+        db.expire_all()
+        batch = db.exec(select(FeedBatch).where(FeedBatch.status == BatchStatus.SUBMITTED)).one()
+        batch.submitted_at = utcnow() - timedelta(hours=hours)
+        batch.next_poll_at = None
+        db.add(batch)
+        db.commit()
+
+    assert "taking longer than usual" not in client.get("/sync/").get_data(as_text=True)
+    age_the_feed(2)
+    html = client.get("/sync/").get_data(as_text=True)
+    assert "Amazon is taking longer than usual" in html
+    assert "up to a few hours during peak periods" in html
+
+    age_the_feed(13)
+    with caplog.at_level(logging.ERROR, logger="jobs.sync"):
+        assert Syncer(config, redis, seller.account_id).run(FOLLOW).status == "processing"
+    assert any("OPERATOR" in r.getMessage() and "still IN_QUEUE after 13.0 hours" in r.getMessage()
+               for r in caplog.records)
+    assert "has not finished processing a feed after 12 hours" in client.get("/sync/").get_data(as_text=True)
+    sandbox.processing(paused=False)
