@@ -10,14 +10,16 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlmodel import Session, col, select
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, StringField
 from wtforms.validators import ValidationError
 
+from jobs.queue import schedule_sync_soon
 from wizard import rules as r
+from wizard import steps
 from wizard.db import get_session
 from wizard.forms import EmptyForm
 from wizard.models import Account, AmazonSettings, SettingsVersion, User
@@ -144,12 +146,6 @@ def load_settings(session: Session, account_id: int) -> AmazonSettings | None:
 
 def _wizard(account: Account) -> dict[str, Any] | None:
     """Return the wizard's stepper and checklist while the wizard is not complete, else None."""
-    if "connect.index" not in current_app.view_functions:
-        return None
-    try:
-        from wizard import steps
-    except ImportError:  # pragma: no cover - only while the wizard module does not exist
-        return None
     facts = steps.facts_for(get_session(), account)
     return {
         "facts": facts,
@@ -292,7 +288,7 @@ def save() -> Response:
     first_save = saved is None or saved.saved_at is None
     changed = apply_rules(session, account.id, form.rules(), user_id=user.id)
     if changed or first_save:
-        _schedule_sync(account.id)
+        schedule_sync_soon(account.id)
         flash(f"Settings saved. {REACHES_AMAZON}", "success")
     else:
         flash("Nothing changed: these are already your settings.", "info")
@@ -326,15 +322,6 @@ def apply_rules(session: Session, account_id: int, new: Rules, *, user_id: int |
     ))
     session.commit()
     return True
-
-
-def _schedule_sync(account_id: int) -> None:
-    """Ask the sync for a run soon (coalesced), so the change reaches Amazon in the next batch."""
-    try:
-        from jobs.queue import schedule_sync_soon
-    except ImportError:  # pragma: no cover - only while the sync module does not exist
-        return
-    schedule_sync_soon(account_id)
 
 
 @bp.post("/preview")
@@ -372,7 +359,7 @@ def restore(version_id: int) -> Response:
     restored = Rules.from_dict(json.loads(version.after))
     when = version.created_at.strftime("%b %d, %Y %H:%M UTC")
     if apply_rules(session, account.id, restored, user_id=user.id, restored_from_id=version.id):
-        _schedule_sync(account.id)
+        schedule_sync_soon(account.id)
         flash(f"Restored the settings saved on {when}. {REACHES_AMAZON}", "success")
     else:
         flash(f"The settings saved on {when} are already your current settings.", "info")

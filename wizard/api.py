@@ -28,6 +28,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlmodel import col
 
+from jobs.queue import schedule_sync_soon
 from wizard import api_tokens
 from wizard import rules as r
 from wizard.catalog_import import (
@@ -151,7 +152,7 @@ def upsert_products() -> ResponseReturnValue:
             rows.append(Row(sku, title, available, price))
         saved = write_rows(connection, account_id, rows)
     if saved:
-        _schedule_sync(account_id)
+        schedule_sync_soon(account_id)
     errors.sort(key=lambda e: e["index"])
     body = {"saved": saved, "created": created, "updated": updated, "errors": errors}
     return jsonify(body), (422 if errors else 200)
@@ -184,12 +185,3 @@ def get_product(sku: str) -> ResponseReturnValue:
             "explanation": decision.explanation,
         },
     })
-
-
-def _schedule_sync(account_id: int) -> None:
-    """Ask the sync for a run soon (coalesced), so the change reaches Amazon in the next batch."""
-    try:
-        from jobs.queue import schedule_sync_soon
-    except ImportError:  # pragma: no cover - only while the sync module does not exist
-        return
-    schedule_sync_soon(account_id)

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection as DBConnection
 from sqlmodel import Session
 
+from jobs.queue import schedule_sync_soon
 from wizard.db import engine_for, session_scope
 from wizard.models.base import utcnow
 from wizard.models.catalog import SKU_MAX_LENGTH, TITLE_MAX_LENGTH, CatalogImport
@@ -316,7 +317,7 @@ def run_import(database_url: str, import_id: int, data: bytes, app: Flask | None
             _save_progress(session, job, progress)
             job.status = "done"
             if progress.written:
-                _schedule_sync(account_id)
+                schedule_sync_soon(account_id)
         job.finished_at = job.updated_at = utcnow()
         session.add(job)
         session.commit()
@@ -351,17 +352,6 @@ def start_import(session: Session, database_url: str, *, account_id: int, user_i
 def is_stale(job: CatalogImport) -> bool:
     """Return whether a running import stopped reporting (its process was restarted)."""
     return job.status == "running" and (utcnow() - job.updated_at).total_seconds() > STALE_AFTER_SECONDS
-
-
-def _schedule_sync(account_id: int) -> None:
-    try:
-        from jobs.queue import schedule_sync_soon
-    except ImportError:  # pragma: no cover - only while the sync module does not exist
-        return
-    try:
-        schedule_sync_soon(account_id)
-    except Exception:  # the import is saved either way; the next scheduled sync sends it
-        log.exception("could not schedule a sync after the import of account %s", account_id)
 
 
 __all__ = ["FileRefused", "Row", "RowError", "import_csv", "parse_csv", "run_import", "start_import"]
