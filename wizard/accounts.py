@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from wizard.models import Account, Role, User
 from wizard.security import hash_password
@@ -43,3 +43,11 @@ def create_account_with_admin(session: Session, *, name: str, email: str, user_n
         raise
     session.commit()
     return account
+
+
+def managers_of(session: Session, account_id: int) -> list[User]:
+    """Return the account's admins and managers: whom a staff user asks to change the integration."""
+    return list(session.exec(
+        select(User).where(User.account_id == account_id, col(User.role).in_([Role.ADMIN, Role.MANAGER]))
+        .order_by(col(User.role), col(User.name))
+    ))

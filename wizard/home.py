@@ -8,8 +8,9 @@ from flask import Blueprint
 from sqlmodel import Session, select
 from werkzeug.wrappers import Response
 
+from wizard.accounts import managers_of
 from wizard.db import get_session
-from wizard.models import Account, AmazonSettings, Connection, Role, User
+from wizard.models import Account, AmazonSettings, Connection
 from wizard.preview import impact
 from wizard.rendering import render_page
 from wizard.rules import Rules
@@ -69,14 +70,6 @@ def _setup(account: Account) -> Setup | None:
                  hint=NEXT_STEP_HINTS[upcoming.name])
 
 
-def _managers(account: Account) -> list[User]:
-    """Return whom a staff user asks to finish the setup: the account's admins and managers."""
-    return list(get_session().exec(
-        select(User).where(User.account_id == account.id, User.role.in_([Role.ADMIN, Role.MANAGER]))  # type: ignore[attr-defined]
-        .order_by(User.role, User.name)
-    ))
-
-
 @bp.get("/")
 @signed_in
 def index() -> Response:
@@ -88,4 +81,4 @@ def index() -> Response:
     setup = _setup(account)
     return render_page("home", account=account, connection=connection, setup=setup,
                        catalog=catalog_glance(session, account.id),
-                       managers=_managers(account) if setup and not can_manage() else [])
+                       managers=managers_of(session, account.id) if setup and not can_manage() else [])

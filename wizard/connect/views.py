@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from flask import abort, current_app, make_response, redirect, render_template, request, session, url_for
-from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
 from wizard import oauth
+from wizard.accounts import managers_of
 from wizard.amazon import AmazonError, AmazonUnavailable, AuthorizationRevoked, InvalidClient
 from wizard.connect import bp, tips
 from wizard.connect.forms import AcknowledgeForm, LoginUriForm, StartAuthorizationForm
@@ -34,7 +34,7 @@ from wizard.connection_service import (
 from wizard.db import get_session
 from wizard.extensions import htmx
 from wizard.forms import EmptyForm
-from wizard.models import Account, Connection, ConnectionStatus, Role, User
+from wizard.models import Account, Connection, ConnectionStatus, User
 from wizard.models.base import utcnow
 from wizard.rendering import render_page
 from wizard.security import can_manage, current_account, current_user, manage, public, signed_in
@@ -84,14 +84,6 @@ def _guard(step: StepName, account: Account) -> Response | None:
 def _redirect_uri() -> str:
     """Return the OAuth redirect URI registered with Amazon: the public base URL plus the callback path."""
     return str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/") + url_for("connect.oauth_callback")
-
-
-def _managers(account: Account) -> list[User]:
-    """Return the people a staff user can ask: the account's admins and managers."""
-    return list(get_session().exec(
-        select(User).where(User.account_id == account.id, col(User.role).in_([Role.ADMIN, Role.MANAGER]))
-        .order_by(User.role, User.name)
-    ))
 
 
 def _page_context(account: Account, page: StepName | None) -> dict[str, Any]:
@@ -145,7 +137,7 @@ def index() -> Response:
             return redirect(url_for("connect.confirm_seller"))
         return redirect(_step_url(step))
     return render_page("connect/index", **_page_context(account, None), form=EmptyForm(),
-                       managers=_managers(account), now=utcnow())
+                       managers=managers_of(get_session(), account.id or 0), now=utcnow())
 
 
 # ---- step 1: prerequisites ---------------------------------------------------------------------------------
@@ -159,7 +151,7 @@ def prerequisites() -> Response:
     if account.prerequisites_acknowledged_at and not form.is_submitted():
         form.professional_plan.data = form.us_marketplace.data = True
     return render_page("connect/prerequisites", **_page_context(account, StepName.PREREQUISITES), form=form,
-                       managers=_managers(account))
+                       managers=managers_of(get_session(), account.id or 0))
 
 
 @bp.post(PREFIX + "/prerequisites")
@@ -171,7 +163,7 @@ def acknowledge() -> Response:
     if not form.validate_on_submit():
         return render_page("connect/prerequisites", status=400,
                            **_page_context(account, StepName.PREREQUISITES), form=form,
-                           managers=_managers(account))
+                           managers=managers_of(get_session(), account.id or 0))
     if account.prerequisites_acknowledged_at is None:
         account.prerequisites_acknowledged_at = utcnow()
         get_session().add(account)
