@@ -147,11 +147,12 @@ def load_settings(session: Session, account_id: int) -> AmazonSettings | None:
 def _wizard(account: Account) -> dict[str, Any] | None:
     """Return the wizard's stepper and checklist while the wizard is not complete, else None."""
     facts = steps.facts_for(get_session(), account)
+    current = steps.current_step(facts)
     return {
         "facts": facts,
-        "steps": steps.wizard_steps(account),
-        "current": steps.current_step(facts),
-        "complete": steps.current_step(facts) == steps.StepName.DONE,
+        "steps": steps.wizard_steps(facts),
+        "current": current,
+        "complete": current == steps.StepName.DONE,
         "connection_complete": steps.connection_complete(facts),
         "checklist": steps.checklist(facts),
     }

@@ -15,7 +15,7 @@ from wizard.preview import impact
 from wizard.rendering import render_page
 from wizard.rules import Rules
 from wizard.security import can_manage, current_account, signed_in
-from wizard.steps import Step, StepName, wizard_steps
+from wizard.steps import Step, StepName, facts_for, wizard_steps
 
 bp = Blueprint("home", __name__)
 
@@ -62,7 +62,7 @@ NEXT_STEP_HINTS: dict[StepName, str] = {
 
 def _setup(account: Account) -> Setup | None:
     """Return the setup card's content, or None once every step is done."""
-    steps = wizard_steps(account)  # progress derived from the database (facts_for, current_step)
+    steps = wizard_steps(facts_for(get_session(), account))  # progress derived from the database
     upcoming = next((step for step in steps if step.current), None)
     if upcoming is None:
         return None

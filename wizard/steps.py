@@ -191,12 +191,10 @@ def facts_for(session: Session, account: Account) -> Facts:
     )
 
 
-def wizard_steps(account: Account) -> list[Step]:
-    """Return the stepper's steps for ``account`` (``partial/connect/stepper.html`` shows them)."""
+def wizard_steps(facts: Facts) -> list[Step]:
+    """Return the stepper's steps for an account's facts (``partial/connect/stepper.html`` shows them)."""
     from flask import current_app, url_for
-
-    from wizard.db import get_session
 
     urls = {endpoint: url_for(endpoint) for _, endpoint in STEP_INFO.values()
             if endpoint in current_app.view_functions}
-    return steps_for(facts_for(get_session(), account), urls)
+    return steps_for(facts, urls)

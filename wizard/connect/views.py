@@ -92,7 +92,7 @@ def _page_context(account: Account, page: StepName | None) -> dict[str, Any]:
         "account": account,
         "connection": connection_for(get_session(), account.id or 0),
         "facts": facts,
-        "steps": wizard_steps(account),
+        "steps": wizard_steps(facts),
         "current": page.value if page else "",
         "checklist": checklist(facts),
         "tips": tips,
