@@ -22,12 +22,12 @@ from sqlmodel import Session, SQLModel
 
 import wizard.models  # noqa: F401 - registers every table
 from wizard import create_app
-from wizard.catalog_import import import_csv
+from wizard.catalog.importer import import_csv
 from wizard.db import engine_for
 from wizard.models import AmazonSettings, Role, User
-from wizard.preview import impact
 from wizard.rules import Rules
 from wizard.security import hash_password
+from wizard.settings.preview import impact
 
 ACCOUNT_ID = 1
 SEED = 7

@@ -32,12 +32,12 @@ from sqlalchemy import func, select, update
 from sqlmodel import col
 
 from jobs.queue import clear_soon_guard, enqueue_sync, redis_connection
-from wizard import sync_plan
 from wizard.amazon.client import US_MARKETPLACE_ID, AmazonClient, RetryPolicy, SellerAuth, TokenCache
 from wizard.amazon.errors import AmazonError, AmazonRequestError, AmazonUnavailable, AuthorizationRevoked
 from wizard.amazon.feeds import Feed, FeedsApi
 from wizard.amazon.ratelimit import RedisTokenBuckets
 from wizard.config import from_environment
+from wizard.connect.steps import SETUP_INCOMPLETE, facts_for, ready_to_sync
 from wizard.crypto import TokenCipher
 from wizard.db import session_scope, table_of
 from wizard.models import Account, AmazonSettings, Connection, ConnectionStatus
@@ -53,7 +53,7 @@ from wizard.models.sync import (
     SyncTrigger,
 )
 from wizard.rules import Rules
-from wizard.steps import SETUP_INCOMPLETE, facts_for, ready_to_sync
+from wizard.sync import plan as sync_plan
 
 log = logging.getLogger(__name__)
 

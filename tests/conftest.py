@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlmodel import Session, SQLModel
 
 from wizard import create_app
-from wizard.accounts import create_user
+from wizard.accounts.service import create_user
 from wizard.db import engine_for
 from wizard.models import Account, Role, User
 

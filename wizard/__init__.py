@@ -46,19 +46,16 @@ def _configure_flask(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from wizard import auth, connect, home
+    from wizard.accounts import views as accounts
+    from wizard.catalog import api
+    from wizard.catalog import views as catalog
+    from wizard.connect import views as connect
+    from wizard.home import views as home
+    from wizard.settings import views as settings
+    from wizard.sync import views as sync
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(home.bp)
-    from wizard import sync_views
-
-    app.register_blueprint(sync_views.bp)
-    from wizard import amazon_settings, api, catalog
-
-    app.register_blueprint(amazon_settings.bp)
-    app.register_blueprint(catalog.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(connect.bp)
+    for blueprint in (accounts.bp, home.bp, connect.bp, settings.bp, catalog.bp, api.bp, sync.bp):
+        app.register_blueprint(blueprint)
 
 
 def _configure_access(app: Flask) -> None:
@@ -98,7 +95,7 @@ def _configure_security_headers(app: Flask) -> None:
 def _configure_templates(app: Flask) -> None:
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        from wizard.banner import connection_banner
+        from wizard.connect.banner import connection_banner
 
         user = current_user()
         return {

@@ -24,7 +24,7 @@ def init_app(app: Flask) -> None:
 @click.password_option("--admin-password")
 def create_account(name: str, admin_email: str, admin_name: str, admin_password: str) -> None:
     """Create a merchant account and its first admin."""
-    from wizard.accounts import AccountError, create_account_with_admin
+    from wizard.accounts.service import AccountError, create_account_with_admin
 
     with session_scope(current_app.config["DATABASE_URL"]) as session:
         try:

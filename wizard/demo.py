@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from wizard.accounts import create_user
+from wizard.accounts.service import create_user
 from wizard.crypto import TokenCipher
 from wizard.models import Account, AmazonSettings, Connection, ConnectionStatus, Role, User
 from wizard.models.base import utcnow
@@ -86,7 +86,7 @@ def load(session: Session, config: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _load_catalogs(session: Session, accounts: list[Account]) -> None:
     """Give each demo account a realistic catalog (see ``demo_catalog``)."""
-    from wizard.demo_catalog import load_catalog
+    from wizard.catalog.demo import load_catalog
 
     for account in accounts:
         load_catalog(session, account)

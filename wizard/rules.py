@@ -3,8 +3,9 @@
 Pure: no I/O, no database. The settings page's impact preview, the catalog page and the sync worker all
 call it, so the web and the worker can never disagree. The rule itself is written once, in
 :func:`outcome_conditions`, as an ordered list of comparisons that work on plain ints (``decide``) and on SQL
-column expressions alike (the preview's aggregates in ``wizard.preview`` build ``CASE`` expressions from the
-very same list).
+column expressions alike: ``reason_expr`` / ``quantity_expr`` / ``reason_condition`` at the end of this module
+build SQL ``CASE`` expressions from the very same list, for the preview's aggregates, the catalog's filters
+and the sync's pre-filter.
 
 The guide's rule (Settings > Amazon):
 
@@ -26,6 +27,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, and_, case, literal
+from sqlmodel import col
+
+from wizard.models.catalog import Product
 
 if TYPE_CHECKING:
     from wizard.models.catalog import AmazonSettings
@@ -283,3 +289,45 @@ def removed_product_update(last_quantity: int | None) -> Update | None:
     return Update(quantity=0, price_cents=None, reason=REMOVED_FROM_CATALOG,
                   explanation=f"No longer in the catalog; Amazon showed {last_quantity} → 0",
                   priority=PRIORITY_STOCK_OUT)
+
+
+# --- The same rule as SQL expressions (for aggregates, filters and the sync's pre-filter) -------------
+
+
+def reason_expr(rules: Rules, available: Any = None, price_cents: Any = None) -> ColumnElement[str]:
+    """Return a SQL ``CASE`` giving the reason code of each product under ``rules``."""
+    available = col(Product.available) if available is None else available
+    price_cents = col(Product.price_cents) if price_cents is None else price_cents
+    whens = [(condition, literal(reason)) for reason, condition in
+             outcome_conditions(rules, available, price_cents)]
+    return case(*whens, else_=literal(IN_STOCK))
+
+
+def quantity_expr(rules: Rules, available: Any = None, price_cents: Any = None) -> ColumnElement[int]:
+    """Return a SQL ``CASE`` giving the quantity Amazon should show for each product under ``rules``."""
+    available = col(Product.available) if available is None else available
+    price_cents = col(Product.price_cents) if price_cents is None else price_cents
+    whens = [(condition, quantity_for(reason, available, rules)) for reason, condition in
+             outcome_conditions(rules, available, price_cents)]
+    return case(*whens, else_=quantity_for(IN_STOCK, available, rules))
+
+
+def in_stock_condition(rules: Rules) -> ColumnElement[bool]:
+    """Return a SQL condition true for products Amazon shows in stock under ``rules``."""
+    return quantity_expr(rules) > 0
+
+
+def reason_condition(rules: Rules, reason: str) -> ColumnElement[bool]:
+    """Return a SQL condition true for products whose outcome under ``rules`` is ``reason``.
+
+    Written as "no earlier condition holds and this one does", straight from the ordered rule, so SQLite can
+    use the ``(account_id, available, price_cents)`` index for the ranges.
+    """
+    earlier: list[Any] = []
+    for code, condition in outcome_conditions(rules, col(Product.available), col(Product.price_cents)):
+        if code == reason:
+            return and_(*[~c for c in earlier], condition)
+        earlier.append(condition)
+    if reason == IN_STOCK:
+        return and_(*[~c for c in earlier]) if earlier else literal(True)
+    return literal(False)

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from tests.conftest import Merchant, make_merchant
 from tests.helpers import csrf_token
 from tests.integration.test_amazon_settings import add_products, text_of
-from wizard import api_tokens
+from wizard.catalog import api_tokens
 from wizard.models import AmazonSettings, ApiToken, Product
 
 PRODUCTS = "/api/v1/products"

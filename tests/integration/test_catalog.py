@@ -14,7 +14,7 @@ from tests.conftest import Merchant
 from tests.fixtures.services import wait_until
 from tests.helpers import csrf_token
 from tests.integration.test_amazon_settings import add_products, text_of
-from wizard.catalog_import import import_csv
+from wizard.catalog.importer import import_csv
 from wizard.models import AmazonSettings, CatalogImport, Product
 
 CATALOG = "/catalog/"

@@ -108,7 +108,7 @@ def test_the_catalog_cell_shows_amazons_error_with_a_tip(app: Flask, seller: Sel
     product = Product(account_id=seller.account_id, sku="UNKNOWN-1", available=4, price_cents=900)
 
     with app.test_request_context():
-        html = render_template("partial/catalog_sync_cell.html", product=product)
+        html = render_template("partial/catalog/sync_cell.html", product=product)
 
     assert "Rejected" in html
     assert "The SKU is not in your Amazon catalog" in html

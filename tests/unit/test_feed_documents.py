@@ -9,7 +9,7 @@ from jsonschema import Draft7Validator
 
 from sandbox.models import models_dir
 from wizard import rules as r
-from wizard.sync_plan import (
+from wizard.sync.plan import (
     ChangeBuffer,
     FeedLimits,
     batch_changes,

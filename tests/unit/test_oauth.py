@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session, select
 
 from tests.conftest import create_schema
-from wizard import oauth
+from wizard.connect import oauth
 from wizard.db import engine_for
 from wizard.models import Account, OAuthState, Role, User
 from wizard.models.base import utcnow

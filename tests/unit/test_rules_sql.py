@@ -10,8 +10,8 @@ from sqlmodel import Session
 from tests.conftest import Merchant
 from wizard import rules as r
 from wizard.models import Product
-from wizard.preview import impact, quantity_expr, reason_condition, reason_expr
-from wizard.rules import Rules, decide
+from wizard.rules import Rules, decide, quantity_expr, reason_condition, reason_expr
+from wizard.settings.preview import impact
 
 rule_sets = st.builds(
     Rules,

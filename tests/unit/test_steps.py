@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from wizard.steps import CHECKLIST_ROWS, Facts, StepName, checklist, current_step, is_allowed, steps_for
+from wizard.connect.steps import (
+    CHECKLIST_ROWS,
+    Facts,
+    StepName,
+    checklist,
+    current_step,
+    is_allowed,
+    steps_for,
+)
 
 NOTHING = Facts()
 ACKNOWLEDGED = Facts(prerequisites_acknowledged=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wizard.models.sync import RunStatus, SyncRun
-from wizard.sync_views import Progress, tip_for
+from wizard.sync.views import Progress, tip_for
 
 
 def test_each_batch_counts_twice_submitted_then_processed() -> None:

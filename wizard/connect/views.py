@@ -1,6 +1,7 @@
 """The connect flow's routes: prerequisites, Grant Access, the OAuth callback, Login URI, verify, and more.
 
-Progress comes from the database (``wizard.steps``); the session holds only the user id and OAuth states.
+Progress comes from the database (``wizard.connect.steps``); the session holds only the user id and
+OAuth states.
 """
 
 from __future__ import annotations
@@ -10,15 +11,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import abort, current_app, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.wrappers import Response
 
-from wizard import oauth
-from wizard.accounts import managers_of
+from wizard.accounts.service import managers_of
 from wizard.amazon import AmazonError, AmazonUnavailable, AuthorizationRevoked, InvalidClient
-from wizard.connect import bp, tips
+from wizard.connect import oauth, tips
 from wizard.connect.forms import AcknowledgeForm, LoginUriForm, StartAuthorizationForm
-from wizard.connection_service import (
+from wizard.connect.service import (
     Check,
     CheckResult,
     Outcome,
@@ -31,15 +41,7 @@ from wizard.connection_service import (
     store_authorization,
     verify_seller,
 )
-from wizard.db import get_session
-from wizard.extensions import htmx
-from wizard.forms import EmptyForm
-from wizard.models import Account, Connection, ConnectionStatus, User
-from wizard.models.base import utcnow
-from wizard.rendering import render_page
-from wizard.security import can_manage, current_account, current_user, manage, public, signed_in
-from wizard.services import get_amazon, get_cipher
-from wizard.steps import (
+from wizard.connect.steps import (
     STEP_INFO,
     Facts,
     StepName,
@@ -49,8 +51,18 @@ from wizard.steps import (
     is_allowed,
     wizard_steps,
 )
+from wizard.db import get_session
+from wizard.extensions import htmx
+from wizard.forms import EmptyForm
+from wizard.models import Account, Connection, ConnectionStatus, User
+from wizard.models.base import utcnow
+from wizard.rendering import render_page
+from wizard.security import can_manage, current_account, current_user, manage, public, signed_in
+from wizard.services import get_amazon, get_cipher
 
 log = logging.getLogger(__name__)
+
+bp = Blueprint("connect", __name__)
 
 PREFIX = "/settings/integrations/amazon"
 SETTINGS_ENDPOINT = "amazon_settings.index"

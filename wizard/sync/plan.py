@@ -29,7 +29,7 @@ from wizard.amazon.client import US_MARKETPLACE_ID
 from wizard.db import table_of
 from wizard.models.catalog import Product
 from wizard.models.sync import ListingState
-from wizard.preview import quantity_expr
+from wizard.rules import quantity_expr
 
 FEED_TYPE = "JSON_LISTINGS_FEED"
 #: The content type given to createFeedDocument and used again for the upload (Amazon requires the same).
@@ -225,7 +225,7 @@ def plan_changes(session: Session, account_id: int, rules: r.Rules) -> ChangeBuf
 
     Reads products in id order joined with their ``listing_state``; SKUs with a message in flight are left
     for the next run (a SKU is never in two feeds at once). A SQL pre-filter built from the rules engine's
-    own definition (``wizard.preview.quantity_expr``) drops rows that surely did not change; every remaining
+    own definition (``wizard.rules.quantity_expr``) drops rows that surely did not change; every remaining
     row is decided by ``decide`` and ``plan_update``, which alone say what to send.
     """
     buffer = ChangeBuffer()

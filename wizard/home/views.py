@@ -8,14 +8,14 @@ from flask import Blueprint
 from sqlmodel import Session, select
 from werkzeug.wrappers import Response
 
-from wizard.accounts import managers_of
+from wizard.accounts.service import managers_of
+from wizard.connect.steps import Step, StepName, facts_for, wizard_steps
 from wizard.db import get_session
 from wizard.models import Account, AmazonSettings, Connection
-from wizard.preview import impact
 from wizard.rendering import render_page
 from wizard.rules import Rules
 from wizard.security import can_manage, current_account, signed_in
-from wizard.steps import Step, StepName, facts_for, wizard_steps
+from wizard.settings.preview import impact
 
 bp = Blueprint("home", __name__)
 
@@ -79,6 +79,6 @@ def index() -> Response:
     session = get_session()
     connection = session.exec(select(Connection).where(Connection.account_id == account.id)).first()
     setup = _setup(account)
-    return render_page("home", account=account, connection=connection, setup=setup,
+    return render_page("home/index", account=account, connection=connection, setup=setup,
                        catalog=catalog_glance(session, account.id),
                        managers=managers_of(session, account.id) if setup and not can_manage() else [])

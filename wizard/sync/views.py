@@ -15,6 +15,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 from werkzeug.wrappers import Response
 
+from wizard.connect.steps import SETUP_INCOMPLETE, facts_for, ready_to_sync
 from wizard.db import get_session
 from wizard.extensions import htmx
 from wizard.models import Connection, ConnectionStatus
@@ -30,7 +31,6 @@ from wizard.models.sync import (
 )
 from wizard.rendering import render_page
 from wizard.security import current_account, manage, signed_in
-from wizard.steps import SETUP_INCOMPLETE, facts_for, ready_to_sync
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
 
@@ -226,7 +226,7 @@ def _page_context() -> dict[str, Any]:
 @signed_in
 def index() -> Response:
     """Show the Sync page."""
-    return render_page("sync", **_page_context())
+    return render_page("sync/index", **_page_context())
 
 
 @bp.get("/progress")
@@ -238,7 +238,7 @@ def progress() -> Response:
     session = get_session()
     account = current_account()
     assert account.id is not None
-    return render_page("sync_progress", progress=progress_for(session, _latest_run(session, account.id)))
+    return render_page("sync/progress", progress=progress_for(session, _latest_run(session, account.id)))
 
 
 @bp.post("/now")

@@ -19,15 +19,15 @@ from wtforms.validators import ValidationError
 
 from jobs.queue import schedule_sync_soon
 from wizard import rules as r
-from wizard import steps
+from wizard.connect import steps
 from wizard.db import get_session
 from wizard.forms import EmptyForm
 from wizard.models import Account, AmazonSettings, SettingsVersion, User
 from wizard.models.base import utcnow
-from wizard.preview import impact
 from wizard.rendering import render_page
 from wizard.rules import Rules
 from wizard.security import can_manage, current_account, current_user, manage, signed_in
+from wizard.settings.preview import impact
 
 bp = Blueprint("amazon_settings", __name__, url_prefix="/settings/amazon")
 
@@ -268,7 +268,7 @@ def index() -> Response:
         return detour
     saved = load_settings(get_session(), account.id)
     form = AmazonSettingsForm.for_rules(Rules.from_settings(saved))
-    return render_page("amazon_settings", **_page_context(account, form, saved, None))
+    return render_page("settings/index", **_page_context(account, form, saved, None))
 
 
 @bp.post("/")
@@ -282,7 +282,7 @@ def save() -> Response:
     form = AmazonSettingsForm()
     if not form.validate_on_submit():
         context = _page_context(account, form, saved, None)
-        response = render_page("amazon_settings", status=422, **context)
+        response = render_page("settings/index", status=422, **context)
         return response
     user = current_user()
     assert user is not None
@@ -338,7 +338,7 @@ def preview() -> str:
     proposed = form.rules() if valid else None
     result = impact(get_session(), account.id, current, proposed) if proposed is not None else None
     return render_template(
-        "partial/amazon_settings_preview_response.html", form=form, impact=result, current=current,
+        "partial/settings/preview_response.html", form=form, impact=result, current=current,
         proposed=proposed or current, ceiling_note=_form_note(form), labels=r.REASON_LABELS, usd=r.format_usd,
         gate_example=gate_example(proposed or current),
     )

@@ -11,7 +11,7 @@ import random
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from wizard.catalog_import import Row, write_rows
+from wizard.catalog.importer import Row, write_rows
 from wizard.models import Account, Product
 
 DEMO_PRODUCTS = 3_000

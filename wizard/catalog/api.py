@@ -29,9 +29,9 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from jobs.queue import schedule_sync_soon
-from wizard import api_tokens
 from wizard import rules as r
-from wizard.catalog_import import (
+from wizard.catalog import api_tokens
+from wizard.catalog.importer import (
     Row,
     check_available,
     check_price,

@@ -18,7 +18,7 @@ bp = Blueprint("auth", __name__)
 @public
 def sign_in() -> str:
     """Show the sign-in form."""
-    return render_template("sign_in.html", form=SignInForm(), next=request.args.get("next", ""))
+    return render_template("accounts/sign_in.html", form=SignInForm(), next=request.args.get("next", ""))
 
 
 @bp.post("/sign-in")
@@ -35,7 +35,7 @@ def sign_in_post() -> Response | tuple[str, int]:
             session.permanent = True
             return redirect(safe_next(target, url_for("home.index")))
         form.password.errors = ["That email and password do not match an account. Check both and try again."]
-    return render_template("sign_in.html", form=form, next=target), 400
+    return render_template("accounts/sign_in.html", form=form, next=target), 400
 
 
 @bp.post("/sign-out")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, select
+from sqlalchemy import and_, case, func, select
 from sqlmodel import Session, col
 
 from wizard import rules as r
@@ -22,45 +22,6 @@ from wizard.rules import Rules
 WARNING_SHARE = 0.20
 #: How many example SKUs each line of the preview shows.
 EXAMPLES = 3
-
-
-def reason_expr(rules: Rules, available: Any = None, price_cents: Any = None) -> ColumnElement[str]:
-    """Return a SQL ``CASE`` giving the reason code of each product under ``rules``."""
-    available = col(Product.available) if available is None else available
-    price_cents = col(Product.price_cents) if price_cents is None else price_cents
-    whens = [(condition, literal(reason)) for reason, condition in
-             r.outcome_conditions(rules, available, price_cents)]
-    return case(*whens, else_=literal(r.IN_STOCK))
-
-
-def quantity_expr(rules: Rules, available: Any = None, price_cents: Any = None) -> ColumnElement[int]:
-    """Return a SQL ``CASE`` giving the quantity Amazon should show for each product under ``rules``."""
-    available = col(Product.available) if available is None else available
-    price_cents = col(Product.price_cents) if price_cents is None else price_cents
-    whens = [(condition, r.quantity_for(reason, available, rules)) for reason, condition in
-             r.outcome_conditions(rules, available, price_cents)]
-    return case(*whens, else_=r.quantity_for(r.IN_STOCK, available, rules))
-
-
-def in_stock_condition(rules: Rules) -> ColumnElement[bool]:
-    """Return a SQL condition true for products Amazon shows in stock under ``rules``."""
-    return quantity_expr(rules) > 0
-
-
-def reason_condition(rules: Rules, reason: str) -> ColumnElement[bool]:
-    """Return a SQL condition true for products whose outcome under ``rules`` is ``reason``.
-
-    Written as "no earlier condition holds and this one does", straight from the ordered rule, so SQLite can
-    use the ``(account_id, available, price_cents)`` index for the ranges.
-    """
-    earlier: list[Any] = []
-    for code, condition in r.outcome_conditions(rules, col(Product.available), col(Product.price_cents)):
-        if code == reason:
-            return and_(*[~c for c in earlier], condition)
-        earlier.append(condition)
-    if reason == r.IN_STOCK:
-        return and_(*[~c for c in earlier]) if earlier else literal(True)
-    return literal(False)
 
 
 @dataclass
@@ -257,4 +218,4 @@ def _examples(session: Session, account_id: int, groups: list[_Group], current: 
     return found
 
 
-__all__ = ["Impact", "impact", "in_stock_condition", "quantity_expr", "reason_condition", "reason_expr"]
+__all__ = ["Impact", "impact"]

@@ -15,15 +15,15 @@ from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from wizard import api_tokens
 from wizard import rules as r
-from wizard.catalog_import import is_stale, start_import
+from wizard.catalog import api_tokens
+from wizard.catalog.importer import is_stale, start_import
 from wizard.db import get_session
 from wizard.extensions import htmx
 from wizard.forms import EmptyForm
 from wizard.models import AmazonSettings, CatalogImport, Product, Role
-from wizard.preview import quantity_expr, reason_condition
 from wizard.rendering import render_page
+from wizard.rules import quantity_expr, reason_condition
 from wizard.security import can_manage, current_account, current_user, manage, signed_in
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
@@ -32,7 +32,7 @@ PAGE_SIZE = 50
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_QUERY = 100
 
-#: Filter value -> label; each is computed in SQL from the rules (``wizard.preview``).
+#: Filter value -> label; each is computed in SQL from the rules (``wizard.settings.preview``).
 OUTCOME_FILTERS: dict[str, str] = {
     "": "All products",
     "in_stock": "In stock on Amazon",
@@ -137,10 +137,10 @@ def index() -> Response:
         "latest_import": _import_view(_latest_import(account.id)), "import_error": None,
     }
     if htmx and htmx.target == "catalog-results":
-        response = make_response(render_template("partial/catalog_results.html", **context))
+        response = make_response(render_template("partial/catalog/results.html", **context))
         response.headers["Vary"] = "HX-Request"
         return response
-    return render_page("catalog", **context)
+    return render_page("catalog/index", **context)
 
 
 def _import_view(job: CatalogImport | None) -> dict[str, Any] | None:
@@ -180,7 +180,7 @@ def import_csv() -> Response:
     rules = r.Rules.from_settings(get_session().get(AmazonSettings, account.id))
     results = search(account.id, rules, query="", outcome="", page=1)
     return render_page(
-        "catalog", status=422, account=account, rules=rules, results=results, filters=OUTCOME_FILTERS,
+        "catalog/index", status=422, account=account, rules=rules, results=results, filters=OUTCOME_FILTERS,
         page_url=lambda n: _page_url(results, n), usd=r.format_usd, labels=r.REASON_LABELS, editable=True,
         is_admin=_is_admin(), import_form=form, latest_import=_import_view(_latest_import(account.id)),
         import_error=error,
@@ -195,7 +195,7 @@ def import_status(import_id: int) -> Response:
     job = get_session().get(CatalogImport, import_id)
     if job is None or job.account_id != account.id:
         abort(404)
-    return render_page("catalog_import", account=account, latest_import=_import_view(job))
+    return render_page("catalog/import", account=account, latest_import=_import_view(job))
 
 
 def _is_admin() -> bool:
@@ -219,7 +219,7 @@ def api_tokens_page() -> Response:
 def _tokens_page(form: TokenForm, *, new_token: str | None, status: int = 200) -> Response:
     account = current_account()
     assert account.id is not None
-    return render_page("catalog_api_tokens", status=status, account=account, form=form,
+    return render_page("catalog/api_tokens", status=status, account=account, form=form,
                        new_token=new_token, tokens=api_tokens.account_tokens(get_session(), account.id),
                        revoke_form=EmptyForm(),
                        api_base=url_for("api.upsert_products", _external=True))

@@ -25,10 +25,10 @@ from wizard.amazon import (
     SellerAuth,
 )
 from wizard.amazon.client import US_MARKETPLACE_ID
+from wizard.connect.steps import PROFESSIONAL
 from wizard.crypto import InvalidToken, TokenCipher
 from wizard.models import Connection, ConnectionStatus
 from wizard.models.base import utcnow
-from wizard.steps import PROFESSIONAL
 
 log = logging.getLogger(__name__)
 

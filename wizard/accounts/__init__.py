@@ -1,0 +1,1 @@
+"""Accounts, users, signing in and out."""

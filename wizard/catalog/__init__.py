@@ -1,0 +1,1 @@
+"""The catalog: products, CSV import, the product API and its tokens."""

@@ -1,0 +1,1 @@
+"""The home page: the merchant's Amazon dashboard."""

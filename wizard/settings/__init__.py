@@ -1,0 +1,1 @@
+"""Settings > Amazon: the inventory and pricing settings, their preview and history."""

@@ -1,0 +1,1 @@
+"""The sync: planning, the run ledger, and the Sync page."""
