@@ -26,6 +26,7 @@ from wizard.amazon import (
 )
 from wizard.amazon.client import US_MARKETPLACE_ID
 from wizard.connect.steps import PROFESSIONAL
+from wizard.connect.tips import STATUS_LABELS
 from wizard.crypto import InvalidToken, TokenCipher
 from wizard.models import Connection, ConnectionStatus
 from wizard.models.base import utcnow
@@ -48,6 +49,22 @@ class Outcome(StrEnum):
 def connection_for(db: Session, account_id: int) -> Connection | None:
     """Return the account's connection row, if any."""
     return db.exec(select(Connection).where(Connection.account_id == account_id)).first()
+
+
+@dataclass(frozen=True)
+class ConnectionView:
+    """What a page shows about the connection: its status, the status's label, and whether one exists."""
+
+    status: ConnectionStatus
+    label: str
+    connected: bool
+
+    @classmethod
+    def of(cls, connection: Connection | None) -> ConnectionView:
+        """Describe ``connection``: a row without a refresh token counts as not connected."""
+        connected = connection is not None and bool(connection.refresh_token_encrypted)
+        status = connection.status if connection is not None and connected else ConnectionStatus.NOT_CONNECTED
+        return cls(status=status, label=STATUS_LABELS[status], connected=connected)
 
 
 def _get_or_create(db: Session, account_id: int) -> Connection:
@@ -249,3 +266,18 @@ def mark_needs_reauthorization(db: Session, connection: Connection, code: str, m
     """Record that Amazon no longer accepts the refresh token (LWA ``invalid_grant``)."""
     connection.status = ConnectionStatus.NEEDS_REAUTHORIZATION
     _failed(db, connection, Check.NEEDS_REAUTHORIZATION, code, message)
+
+
+def stored_check(connection: Connection | None) -> CheckResult | None:
+    """Return the last seller check as stored on the connection, for a page rendered without a live check."""
+    if connection is None or not connection.refresh_token_encrypted:
+        return None
+    if connection.status == ConnectionStatus.NEEDS_REAUTHORIZATION:
+        return CheckResult(Check.NEEDS_REAUTHORIZATION)
+    if connection.verified_at:
+        return CheckResult(Check.VERIFIED)
+    if connection.us_participating is False:
+        return CheckResult(Check.NO_US_MARKETPLACE)
+    if connection.selling_plan:
+        return CheckResult(Check.INDIVIDUAL_PLAN, connection.selling_plan)
+    return None

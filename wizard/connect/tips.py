@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wizard.models.connection import ConnectionStatus
+
 
 @dataclass(frozen=True)
 class Trouble:
@@ -68,3 +70,87 @@ CONSENT_ERRORS = (
     ("MD5101", "Amazon says the redirect URI is not registered. This is a set-up problem on Ecommerce's "
                "side, not something you did: contact Ecommerce support and mention the code."),
 )
+
+#: The connection's status as the integration page and the home page name it.
+STATUS_LABELS: dict[ConnectionStatus, str] = {
+    ConnectionStatus.CONNECTED: "Connected",
+    ConnectionStatus.NOT_CONNECTED: "Not connected",
+    ConnectionStatus.NEEDS_REAUTHORIZATION: "Needs re-authorization",
+    ConnectionStatus.ERROR: "Error",
+}
+
+
+@dataclass(frozen=True)
+class CallbackMessage:
+    """What the callback page says when it cannot finish."""
+
+    title: str
+    message: str
+    action: str  # "retry", "sign_in", "integration", "support", "close"
+
+
+CALLBACK_MESSAGES: dict[str, CallbackMessage] = {
+    "signed_out": CallbackMessage(
+        "Sign in again to finish connecting",
+        "Your Ecommerce session ended before Amazon sent you back, so nothing was connected. Sign in, then "
+        "click Grant Access again.", "sign_in"),
+    "missing": CallbackMessage(
+        "The connection could not be checked",
+        "Amazon sent you back without the security code Ecommerce needs, so nothing was connected. Click "
+        "Grant Access to start again.", "retry"),
+    "unknown": CallbackMessage(
+        "This link did not come from Ecommerce",
+        "The security code in this link is not one Ecommerce issued, so it was not used and nothing changed. "
+        "If you were connecting your Amazon account, click Grant Access to start again.", "retry"),
+    "used": CallbackMessage(
+        "This authorization was already used",
+        "Each authorization link works once. If you just connected, your connection is already in place: "
+        "open the integration page to see it. Otherwise click Grant Access to start again.", "integration"),
+    "expired": CallbackMessage(
+        "The authorization took too long",
+        "For your security, an authorization must be finished within 10 minutes of clicking Grant Access. "
+        "Nothing was connected. Click Grant Access to start again.", "retry"),
+    "other_session": CallbackMessage(
+        "This authorization was started somewhere else",
+        "It was started in another browser, another session or by another user, so it was not used and "
+        "nothing changed. Click Grant Access here to start again.", "retry"),
+    "cancelled": CallbackMessage(
+        "You cancelled on Amazon",
+        "Nothing was connected. When you are ready, click Grant Access and choose Authorize on Amazon's "
+        "page.", "retry"),
+    "amazon_error": CallbackMessage(
+        "Amazon did not complete the authorization",
+        "Amazon reported a problem, so nothing was connected. Click Grant Access to try again. If it happens "
+        "again, contact Ecommerce support and mention the code below.", "retry"),
+    "incomplete": CallbackMessage(
+        "Amazon's answer was incomplete",
+        "Amazon sent you back without an authorization code or Seller ID, so nothing was connected. Click "
+        "Grant Access to try again.", "retry"),
+    "seller_mismatch": CallbackMessage(
+        "A different seller came back",
+        "Amazon started this authorization for one seller account and finished it for another, so nothing "
+        "was connected. Start again from Manage Your Apps in Seller Central, signed in as the seller you "
+        "want to connect.", "retry"),
+    "seller_taken": CallbackMessage(
+        "This Amazon account is connected to another Ecommerce account",
+        "Each Ecommerce account connects to one Amazon seller account, and each seller account to one "
+        "Ecommerce account, so nothing was connected. Authorize with a different Amazon seller account, or "
+        "contact Ecommerce support if this seller account should move here.", "retry"),
+    "code_expired": CallbackMessage(
+        "The authorization code expired — try again",
+        "Amazon's authorization code is only valid for a few minutes and it was no longer accepted. Nothing "
+        "was connected. Click Grant Access to try again.", "retry"),
+    "operator": CallbackMessage(
+        "Ecommerce could not finish the connection",
+        "This is a problem on Ecommerce's side, not something you did: Amazon did not accept Ecommerce's "
+        "application credentials. Our team has been alerted. Please contact Ecommerce support; your Amazon "
+        "authorization is safe to retry later.", "support"),
+    "unavailable": CallbackMessage(
+        "Amazon is not answering right now",
+        "Amazon's sign-in service did not answer in time, so nothing was connected. Wait a few minutes, then "
+        "click Grant Access to try again.", "retry"),
+    "not_allowed": CallbackMessage(
+        "Admin or manager access needed",
+        "Only admins and managers can connect Amazon. Nothing was connected. Ask an admin of your Ecommerce "
+        "account to do it.", "integration"),
+}

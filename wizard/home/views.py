@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from werkzeug.wrappers import Response
 
 from wizard.accounts.service import managers_of
+from wizard.connect.service import ConnectionView
 from wizard.connect.steps import Step, StepName, facts_for, wizard_steps
 from wizard.db import get_session
 from wizard.models import Account, AmazonSettings, Connection
@@ -79,6 +80,7 @@ def index() -> Response:
     session = get_session()
     connection = session.exec(select(Connection).where(Connection.account_id == account.id)).first()
     setup = _setup(account)
-    return render_page("home/index", account=account, connection=connection, setup=setup,
+    return render_page("home/index", account=account, connection=connection,
+                       view=ConnectionView.of(connection), setup=setup,
                        catalog=catalog_glance(session, account.id),
                        managers=managers_of(session, account.id) if setup and not can_manage() else [])

@@ -1,0 +1,122 @@
+"""The Amazon integration page and what it leads to: re-authorize, confirm a different seller, disconnect."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import redirect, render_template, url_for
+from werkzeug.wrappers import Response
+
+from wizard.accounts.service import managers_of
+from wizard.connect import tips
+from wizard.connect.service import SellerTaken, confirm_pending, connection_for, discard_pending, disconnect
+from wizard.connect.steps import StepName, current_step
+from wizard.connect.tips import CALLBACK_MESSAGES
+from wizard.connect.views.common import PREFIX, bp, facts, page_context, signed_in_user, step_url
+from wizard.db import get_session
+from wizard.forms import EmptyForm
+from wizard.models.base import utcnow
+from wizard.rendering import render_page
+from wizard.security import can_manage, current_account, manage, signed_in
+from wizard.services import get_amazon, get_cipher
+
+log = logging.getLogger(__name__)
+
+
+# ---- the Amazon integration page ---------------------------------------------------------------------------
+
+@bp.get(PREFIX + "/")
+@signed_in
+def index() -> Response:
+    """Show the connection's status, or send an admin or manager to the step they are at."""
+    account = current_account()
+    step = current_step(facts(account))
+    if can_manage() and step in (StepName.PREREQUISITES, StepName.GRANT_ACCESS, StepName.VERIFY):
+        connection = connection_for(get_session(), account.id or 0)
+        if connection is not None and connection.pending_selling_partner_id:
+            return redirect(url_for("connect.confirm_seller"))
+        return redirect(step_url(step))
+    return render_page("connect/index", **page_context(account, None), form=EmptyForm(),
+                       managers=managers_of(get_session(), account.id or 0), now=utcnow())
+
+
+# ---- re-authorize -----------------------------------------------------------------------------------------
+
+@bp.post(PREFIX + "/reauthorize")
+@manage
+def reauthorize() -> Response:
+    """Start a re-authorization: the same Grant Access flow, which keeps every setting."""
+    return redirect(url_for("connect.grant_access"))
+
+
+# ---- a different seller came back: confirm or cancel -------------------------------------------------------
+
+@bp.get(PREFIX + "/confirm-seller")
+@manage
+def confirm_seller() -> Response | str:
+    """Warn that the re-authorization came back with a different seller and ask before replacing it."""
+    account = current_account()
+    connection = connection_for(get_session(), account.id or 0)
+    if connection is None or not connection.pending_selling_partner_id:
+        return redirect(url_for("connect.index"))
+    return render_template("connect/confirm_seller.html", connection=connection, form=EmptyForm(), tips=tips,
+                           problem=None)
+
+
+@bp.post(PREFIX + "/confirm-seller")
+@manage
+def confirm_seller_post() -> Response | tuple[str, int]:
+    """Replace the stored seller with the new one; the settings stay."""
+    account = current_account()
+    connection = connection_for(get_session(), account.id or 0)
+    if connection is None:
+        return redirect(url_for("connect.index"))
+    try:
+        confirm_pending(get_session(), connection, user_id=signed_in_user().id or 0)
+    except SellerTaken:
+        return render_template("connect/confirm_seller.html", connection=connection, form=EmptyForm(),
+                               tips=tips, problem=CALLBACK_MESSAGES["seller_taken"]), 409
+    return redirect(url_for("connect.verify"))
+
+
+@bp.post(PREFIX + "/confirm-seller/cancel")
+@manage
+def cancel_seller_change() -> Response:
+    """Keep the stored seller and discard the other seller's token."""
+    account = current_account()
+    connection = connection_for(get_session(), account.id or 0)
+    if connection is not None:
+        discard_pending(get_session(), connection)
+    return redirect(url_for("connect.index"))
+
+
+# ---- disconnect --------------------------------------------------------------------------------------------
+
+@bp.get(PREFIX + "/disconnect")
+@manage
+def disconnect_confirm() -> Response | str:
+    """Ask before forgetting the connection, and say what stays (settings) and what to do on Amazon."""
+    account = current_account()
+    connection = connection_for(get_session(), account.id or 0)
+    if connection is None or not (connection.refresh_token_encrypted or connection.selling_partner_id):
+        return redirect(url_for("connect.index"))
+    return render_template("connect/disconnect.html", connection=connection, form=EmptyForm(), tips=tips)
+
+
+@bp.post(PREFIX + "/disconnect")
+@manage
+def disconnect_post() -> Response:
+    """Forget the tokens here; keep every setting."""
+    account = current_account()
+    connection = connection_for(get_session(), account.id or 0)
+    if connection is not None:
+        disconnect(get_session(), connection, amazon=get_amazon(), cipher=get_cipher())
+        log.info("account %s disconnected Amazon (user %s)", account.id, signed_in_user().id)
+    return redirect(url_for("connect.disconnected"))
+
+
+@bp.get(PREFIX + "/disconnected")
+@signed_in
+def disconnected() -> str:
+    """Confirm the disconnection and explain how to revoke access in Seller Central."""
+    return render_template("connect/disconnected.html", tips=tips)
