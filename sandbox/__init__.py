@@ -72,11 +72,13 @@ def _registration(app: Flask) -> AppRegistration:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from sandbox import admin, lwa, processing, seller_central, spapi
+    from sandbox import admin, listings_api, lwa, processing, reports, seller_central, spapi
 
     app.register_blueprint(seller_central.bp)
     app.register_blueprint(lwa.bp)
     app.register_blueprint(spapi.bp)
+    app.register_blueprint(listings_api.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(spapi.s3)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin.api)

@@ -8,16 +8,30 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from sandbox import get_store
+from sandbox.listings import (
+    UNKNOWN_SKU_MODES,
+    asin_for,
+    attributes_of,
+    item_json,
+    price_cents,
+    promote_issues,
+)
 from sandbox.sellers import SELLERS
-from sandbox.store import Fault, Store
+from sandbox.spapi import parse_datetime
+from sandbox.store import Fault, Listing, Store, utcnow
 
 api = Blueprint("sandbox_api", __name__, url_prefix="/_sandbox/api")
 bp = Blueprint("sandbox_admin", __name__, url_prefix="/_sandbox")
 
 FAULT_OPERATIONS = frozenset({
     "createFeed", "getFeed", "getFeeds", "cancelFeed", "createFeedDocument", "getFeedDocument",
-    "getMarketplaceParticipations", "getAccount", "lwa", "upload",
+    "getMarketplaceParticipations", "getAccount", "lwa", "upload", "download",
+    "getListingsItem", "searchListingsItems", "patchListingsItem",
+    "createReport", "getReport", "getReports", "cancelReport", "getReportDocument",
 })
+#: Seed and external-edit fields that are offer sub-attributes besides ``our_price``.
+OFFER_FIELDS = {"discounted_price": "discounted_price", "minimum_price": "minimum_seller_allowed_price",
+                "maximum_price": "maximum_seller_allowed_price"}
 #: Listings per seller on the overview (demo sellers hold thousands), and per page of one seller's listings.
 RECENT_LISTINGS = 25
 LISTINGS_PER_PAGE = 50
@@ -51,6 +65,9 @@ def stats(store: Store) -> dict[str, Any]:
                        "messages": f.messages, "content_sha256": f.content_sha256, "summary": f.summary}
                       for f in store.feeds.values()],
             "applied_messages": len(store.applied),
+            "reports": [{"reportId": r.id, "sellerId": r.seller_id, "status": r.status, "rows": r.rows}
+                        for r in store.reports.values()],
+            "listing_submissions": len(store.listing_submissions),
         }
 
 
@@ -116,6 +133,180 @@ def restore(seller_id: str) -> Response:
 def listings(seller_id: str) -> Response:
     """Return the seller's listings: ``{sku: {quantity, price, updated_at, feed_id}}`` (price as a string)."""
     return jsonify(get_store().listing_view(_seller(seller_id)))
+
+
+class SeedError(ValueError):
+    """A seed or edit request the sandbox cannot apply."""
+
+
+def _cents(value: Any, name: str) -> int:
+    try:
+        cents, problem = price_cents(float(value)) if isinstance(value, str) else price_cents(value)
+    except ValueError:
+        cents, problem = None, "not a number"
+    if cents is None:
+        raise SeedError(f"{name}: {problem}")
+    return cents
+
+
+def _schedule(cents: int, entry: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    schedule: dict[str, Any] = {"value_with_tax": cents / 100}
+    for key in ("start_at", "end_at"):
+        if entry and entry.get(key):
+            schedule[key] = entry[key]
+    return [{"schedule": [schedule]}]
+
+
+def _apply_fields(listing: Listing, fields: dict[str, Any]) -> None:
+    """Set quantity, price and offer sub-attributes from an admin request (seed or external edit)."""
+    if "quantity" in fields:
+        quantity = fields["quantity"]
+        whole = isinstance(quantity, int) and not isinstance(quantity, bool)
+        if quantity is not None and (not whole or quantity < 0):
+            raise SeedError("quantity must be a whole number, 0 or more")
+        listing.quantity = quantity
+    if "price" in fields:
+        listing.price_cents = None if fields["price"] is None else _cents(fields["price"], "price")
+    extra = dict(listing.offer_extra or {})
+    for name, attribute in OFFER_FIELDS.items():
+        if name not in fields:
+            continue
+        if fields[name] is None:
+            extra.pop(attribute, None)
+        else:
+            extra[attribute] = _schedule(_cents(fields[name], name), fields)
+    listing.offer_extra = extra or None
+    if fields.get("item_name"):
+        listing.item_name = str(fields["item_name"])
+
+
+def _seed_one(store: Store, seller_id: str, entry: dict[str, Any]) -> None:
+    sku = str(entry.get("sku") or "")
+    if not sku:
+        raise SeedError("each listing needs a sku")
+    now = utcnow()
+    created = parse_datetime(str(entry["created_at"])) if entry.get("created_at") else now
+    updated = parse_datetime(str(entry["updated_at"])) if entry.get("updated_at") else created
+    listing = Listing(created_at=created, updated_at=updated, asin=str(entry.get("asin") or asin_for(sku)),
+                      item_name=str(entry.get("item_name") or f"Sandbox product {sku}"), source="seed")
+    _apply_fields(listing, {k: v for k, v in entry.items() if k != "item_name"})
+    listing.issues = [dict(i) for i in entry.get("issues") or []] or None
+    store.listings.setdefault(seller_id, {})[sku] = listing
+
+
+@api.post("/sellers/<seller_id>/listings")
+def seed_listings(seller_id: str) -> Response:
+    """Put listings on "Amazon" (also ones that are not in the merchant's catalog).
+
+    ``{"listings": [{sku, quantity, price, discounted_price, minimum_price, maximum_price, item_name, asin,
+    created_at, updated_at, issues}]}``, or for a large seller ``{"generate": {count, prefix, quantity,
+    price}}`` (SKUs ``<prefix><n:08d>``, one shared timestamp: compact enough for a million).
+    """
+    seller_id, body, store = _seller(seller_id), _body(), get_store()
+    try:
+        with store.lock:
+            for entry in body.get("listings") or []:
+                _seed_one(store, seller_id, entry)
+            generate = body.get("generate")
+            if isinstance(generate, dict):
+                _generate(store, seller_id, generate)
+    except SeedError as exc:
+        return jsonify({"error": str(exc)}), 400  # type: ignore[return-value]
+    return _ok(count=store.listing_count(seller_id))
+
+
+def _generate(store: Store, seller_id: str, spec: dict[str, Any]) -> None:
+    count, prefix = int(spec.get("count") or 0), str(spec.get("prefix") or "GEN-")
+    start = int(spec.get("start") or 0)
+    cents = _cents(spec.get("price", "10.00"), "price")
+    quantity = int(spec.get("quantity", 5))
+    now = utcnow()
+    listings = store.listings.setdefault(seller_id, {})
+    for n in range(start, start + count):
+        sku = f"{prefix}{n:08d}"
+        listings[sku] = Listing(quantity=quantity, price_cents=cents, created_at=now, updated_at=now,
+                                asin=asin_for(sku), source="seed")
+
+
+@api.get("/sellers/<seller_id>/listings/<path:sku>")
+def listing_detail(seller_id: str, sku: str) -> Response:
+    """Return one listing as the Listings Items API shows it, every ``includedData`` at once."""
+    store = get_store()
+    with store.lock:
+        promote_issues(store)
+        listing = store.listings.get(_seller(seller_id), {}).get(sku)
+        if listing is None:
+            return jsonify({"error": f"no listing {sku}"}), 404  # type: ignore[return-value]
+        item = item_json(sku, listing, {"summaries", "attributes", "issues", "offers",
+                                        "fulfillmentAvailability"})
+        item["attributes"] = attributes_of(listing)
+        item["source"], item["incomplete"] = listing.source, listing.incomplete
+    return jsonify(item)
+
+
+@api.post("/sellers/<seller_id>/listings/<path:sku>/external")
+def external_edit(seller_id: str, sku: str) -> Response:
+    """Change a listing outside Ecommerce (Seller Central, a repricer): quantity, price, offer prices."""
+    store = get_store()
+    with store.lock:
+        listing = store.listings.get(_seller(seller_id), {}).get(sku)
+        if listing is None:
+            return jsonify({"error": f"no listing {sku}"}), 404  # type: ignore[return-value]
+        try:
+            _apply_fields(listing, _body())
+        except SeedError as exc:
+            return jsonify({"error": str(exc)}), 400  # type: ignore[return-value]
+        listing.updated_at, listing.feed_id, listing.source = utcnow(), None, "external"
+    return _ok()
+
+
+@api.post("/sellers/<seller_id>/listings/<path:sku>/issues")
+def add_issue(seller_id: str, sku: str) -> Response:
+    """Give a listing an issue later, as Amazon's asynchronous validation does.
+
+    ``{"issue": {code, message, severity, attributeNames?, categories?}, "delay": seconds (before the time
+    scale), "on_next_write": bool, "touch": bool}``. With ``on_next_write`` the delay starts when the SKU's
+    next write is accepted (by a feed or a PATCH); otherwise now. ``touch`` (default true) moves the
+    listing's lastUpdatedDate when the issue appears.
+    """
+    body, store = _body(), get_store()
+    raw: dict[str, Any] = body["issue"] if isinstance(body.get("issue"), dict) else {}
+    if not raw.get("code") or not raw.get("message"):
+        return jsonify({"error": "issue needs code and message"}), 400  # type: ignore[return-value]
+    issue = {"code": str(raw["code"]), "message": str(raw["message"]),
+             "severity": str(raw.get("severity") or "ERROR"),
+             "categories": list(raw.get("categories") or ["INVALID_ATTRIBUTE"])}
+    if raw.get("attributeNames"):
+        issue["attributeNames"] = list(raw["attributeNames"])
+    delay, touch = float(body.get("delay") or 0), bool(body.get("touch", True))
+    seller_id = _seller(seller_id)
+    with store.lock:
+        if body.get("on_next_write"):
+            store.armed_issues.setdefault((seller_id, sku), []).append((delay, issue, touch))
+        else:
+            due = time.monotonic() + delay / max(store.time_scale, 1e-9)
+            store.pending_issues.append((due, seller_id, sku, issue, touch))
+    return _ok()
+
+
+@api.post("/sellers/<seller_id>/unknown_sku")
+def unknown_sku(seller_id: str) -> Response:
+    """Choose what a write for a SKU Amazon does not hold does: exists, reject or create_incomplete."""
+    mode = str(_body().get("mode") or "")
+    if mode not in UNKNOWN_SKU_MODES:
+        return jsonify({"error": f"mode must be one of {list(UNKNOWN_SKU_MODES)}"}), 400  # type: ignore[return-value]
+    store = get_store()
+    with store.lock:
+        store.unknown_sku_mode[_seller(seller_id)] = mode
+    return _ok()
+
+
+@api.get("/listing_submissions")
+def listing_submissions() -> Response:
+    """Return every patchListingsItem call as ``[sellerId, sku, mode, status]`` (previews included)."""
+    store = get_store()
+    with store.lock:
+        return jsonify([list(row) for row in store.listing_submissions])
 
 
 @api.post("/tokens/expire")

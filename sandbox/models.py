@@ -16,8 +16,10 @@ from typing import Any
 from jsonschema import Draft4Validator, Draft7Validator
 from jsonschema.validators import validator_for
 
-#: Swagger files the sandbox serves, and the JSON_LISTINGS_FEED schemas it processes.
-API_MODELS = ("sellers.json", "feeds_2021-06-30.json")
+#: Swagger files the sandbox serves (operation IDs are unique across them), and the JSON_LISTINGS_FEED
+#: schemas it processes.
+API_MODELS = ("sellers.json", "feeds_2021-06-30.json", "listingsItems_2021-08-01.json",
+              "reports_2021-06-30.json")
 FEED_SCHEMA = "listings-feed-schema-v2.json"
 REPORT_SCHEMA = "listings-feed-processing-report-schema-v2.json"
 

@@ -9,48 +9,40 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 import threading
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Flask
 
+from sandbox import listings
+from sandbox.listings import NOT_SUPPORTED
 from sandbox.models import Models, errors_of
-from sandbox.store import Document, Feed, Listing, Store, utcnow
+from sandbox.store import Document, Feed, Store, utcnow
 
 JSON_LISTINGS_FEED = "JSON_LISTINGS_FEED"
-US_MARKETPLACE = "ATVPDKIKX0DER"
-QUANTITY_PATH = "/attributes/fulfillment_availability"
-PRICE_PATH = "/attributes/purchasable_offer"
-#: Issue codes in the style of Amazon's numeric listing issue codes.
-SKU_NOT_FOUND = "4000001"
-INVALID_VALUE = "4000003"
-NOT_SUPPORTED = "4000004"
 DUPLICATE_MESSAGE = "4000005"
-UNKNOWN_SKU_PREFIX = "UNKNOWN-"
 
 
 @dataclass
 class Change:
-    """One accepted message: what it sets on the SKU."""
+    """One message that passed the document checks: the patches to apply to the SKU."""
 
     message_id: int
     sku: str
-    quantity: int | None = None
-    price: Decimal | None = None
+    patches: list[dict[str, Any]]
 
 
 @dataclass
 class Outcome:
-    """What processing a feed document decided, before it is applied to the store."""
+    """What checking a feed document found, before its messages are applied to the listings."""
 
     fatal: bool = False
     violations: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
-    report: dict[str, Any] | None = None
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    invalid: int = 0
     messages: int = 0
 
 
@@ -66,71 +58,6 @@ def _issue(message_id: int, sku: str, code: str, message: str,
     if attribute:
         issue["attributeName"] = attribute
     return issue
-
-
-def _quantity(value: Any) -> tuple[int | None, str | None]:
-    items = [v for v in value if isinstance(v, dict) and v.get("fulfillment_channel_code") == "DEFAULT"] \
-        if isinstance(value, list) else []
-    if not items:
-        return None, "fulfillment_availability needs an entry with fulfillment_channel_code DEFAULT."
-    quantity = items[0].get("quantity")
-    if isinstance(quantity, bool) or not isinstance(quantity, int):
-        return None, "The quantity must be a whole number."
-    if quantity < 0:
-        return None, f"The quantity {quantity} is negative; it must be 0 or more."
-    return quantity, None
-
-
-def _price(value: Any) -> tuple[Decimal | None, str | None]:
-    offers = [v for v in value if isinstance(v, dict) and v.get("marketplace_id") == US_MARKETPLACE] \
-        if isinstance(value, list) else []
-    if not offers:
-        return None, f"purchasable_offer needs an entry for marketplace_id {US_MARKETPLACE}."
-    offer = offers[0]
-    if offer.get("currency") != "USD":
-        return None, f"The currency {offer.get('currency')!r} is not valid for Amazon.com; use USD."
-    if offer.get("audience") != "ALL":
-        return None, "The audience must be ALL."
-    try:
-        raw = offer["our_price"][0]["schedule"][0]["value_with_tax"]
-    except (KeyError, IndexError, TypeError):
-        return None, "our_price[0].schedule[0].value_with_tax is required."
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
-        return None, "value_with_tax must be a number."
-    try:
-        price = Decimal(str(raw))
-    except InvalidOperation:
-        return None, "value_with_tax must be a number."
-    if price <= 0:
-        return None, f"The price {price} must be greater than 0."
-    if price != price.quantize(Decimal("0.01")):
-        return None, f"The price {price} has more than 2 decimal places."
-    return price.quantize(Decimal("0.01")), None
-
-
-def _message(message: dict[str, Any]) -> tuple[Change | None, list[dict[str, Any]]]:
-    message_id, sku = int(message["messageId"]), str(message["sku"])
-    if sku.startswith(UNKNOWN_SKU_PREFIX):
-        return None, [_issue(message_id, sku, SKU_NOT_FOUND, "The SKU is not in your Amazon catalog")]
-    if message.get("operationType") != "PATCH":
-        kind = message.get("operationType")
-        return None, [_issue(message_id, sku, NOT_SUPPORTED,
-                             f"The sandbox only processes PATCH messages, not {kind}.")]
-    change, issues = Change(message_id, sku), []
-    for patch in message.get("patches", []):
-        path, op = patch.get("path"), patch.get("op")
-        if path == QUANTITY_PATH and op in ("merge", "replace"):
-            change.quantity, problem = _quantity(patch.get("value"))
-            attribute = "fulfillment_availability"
-        elif path == PRICE_PATH and op in ("merge", "replace"):
-            change.price, problem = _price(patch.get("value"))
-            attribute = "purchasable_offer"
-        else:
-            problem, attribute = f"The patch {op} {path} is not supported.", (path or "").rsplit("/", 1)[-1]
-        if problem:
-            issues.append(_issue(message_id, sku, INVALID_VALUE if "not supported" not in problem
-                                 else NOT_SUPPORTED, problem, attribute))
-    return (None, issues) if issues else (change, [])
 
 
 def evaluate(content: bytes | None, feed: Feed, models: Models) -> Outcome:
@@ -161,36 +88,36 @@ def evaluate(content: bytes | None, feed: Feed, models: Models) -> Outcome:
                                   f"seller of the access token ({feed.seller_id})")
         outcome.fatal = True
         return outcome
-    issues: list[dict[str, Any]] = []
     seen: set[int] = set()
-    accepted = invalid = 0
     for message in document["messages"]:
-        message_id = int(message["messageId"])
+        message_id, sku = int(message["messageId"]), str(message["sku"])
         if message_id in seen:
             outcome.violations.append(f"feed {feed.id}: messageId {message_id} is used twice")
-            issues.append(_issue(message_id, str(message["sku"]), DUPLICATE_MESSAGE,
-                                 "The messageId must be unique within the feed."))
-            invalid += 1
+            outcome.issues.append(_issue(message_id, sku, DUPLICATE_MESSAGE,
+                                         "The messageId must be unique within the feed."))
+            outcome.invalid += 1
             continue
         seen.add(message_id)
-        change, found = _message(message)
-        issues += found
-        if change is None:
-            invalid += 1
-        else:
-            accepted += 1
-            outcome.changes.append(change)
+        if message.get("operationType") != "PATCH":
+            kind = message.get("operationType")
+            outcome.issues.append(_issue(message_id, sku, NOT_SUPPORTED,
+                                         f"The sandbox only processes PATCH messages, not {kind}."))
+            outcome.invalid += 1
+            continue
+        outcome.changes.append(Change(message_id, sku, list(message.get("patches", []))))
     outcome.messages = len(document["messages"])
-    outcome.report = {
+    return outcome
+
+
+def report_for(feed: Feed, outcome: Outcome, issues: list[dict[str, Any]], accepted: int) -> dict[str, Any]:
+    """Return the processing report (``listings-feed-processing-report-schema-v2.json``)."""
+    return {
         "header": {"sellerId": feed.seller_id, "version": "2.0", "feedId": feed.id},
         "issues": issues,
         "summary": {"errors": sum(1 for i in issues if i["severity"] == "ERROR"), "warnings": 0,
                     "messagesProcessed": outcome.messages, "messagesAccepted": accepted,
-                    "messagesInvalid": invalid},
+                    "messagesInvalid": outcome.messages - accepted},
     }
-    for problem in errors_of(models.report_schema, outcome.report):
-        outcome.violations.append(f"sandbox bug: report does not match the schema: {problem}")
-    return outcome
 
 
 class Processor:
@@ -258,22 +185,27 @@ class Processor:
                 store.violation("createFeed", violation)
             feed.messages = outcome.messages
             feed.ended_at = utcnow()
-            if outcome.fatal or outcome.report is None:
+            if outcome.fatal:
                 feed.status = "FATAL"
                 return
+            issues, accepted = list(outcome.issues), 0
             for change in outcome.changes:
-                listing = store.listings.setdefault(feed.seller_id, {}).setdefault(change.sku, Listing())
-                if change.quantity is not None:
-                    listing.quantity = change.quantity
-                if change.price is not None:
-                    listing.price = change.price
-                listing.updated_at, listing.feed_id = feed.ended_at, feed.id
+                problems, applied = listings.write(store, feed.seller_id, change.sku, change.patches,
+                                                   now=feed.ended_at, source="feed", feed_id=feed.id)
+                if not applied:
+                    issues += [_issue(change.message_id, change.sku, p.code, p.message, p.attribute)
+                               for p in problems]
+                    continue
+                accepted += 1
                 store.applied.append((feed.seller_id, feed.id, change.message_id, change.sku))
+            report = report_for(feed, outcome, issues, accepted)
+            for problem in errors_of(self.models.report_schema, report):
+                store.violation("createFeed", f"sandbox bug: report does not match the schema: {problem}")
             result = Document(f"amzn1.tortuga.4.na.result.{feed.id}", feed.seller_id, "application/json",
-                              "result", time.monotonic(), gzip_json(outcome.report), compressed=True)
+                              "result", time.monotonic(), gzip_json(report), compressed=True)
             store.documents[result.id] = result
             feed.result_document_id = result.id
-            feed.summary = dict(outcome.report["summary"])
+            feed.summary = dict(report["summary"])
             feed.status = "DONE"
 
 

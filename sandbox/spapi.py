@@ -11,6 +11,7 @@ import functools
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import time
 import uuid
@@ -36,6 +37,11 @@ JSON_LISTINGS_FEED = "JSON_LISTINGS_FEED"
 #: "five feed submissions per five minutes" per seller for JSON_LISTINGS_FEED (changelog 2025-05-06).
 JSON_LISTINGS_FEED_RATE = 1 / 60
 JSON_LISTINGS_FEED_BURST = 5
+
+#: The bucket owner for per-application limits (every seller's calls count).
+APPLICATION = "*application*"
+PREVIEW_APP_RATE = 20.0
+PREVIEW_APP_BURST = 20
 
 UNAUTHORIZED = {"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied.",
                             "details": "The access token you provided is revoked, malformed or invalid."}]}
@@ -87,6 +93,9 @@ def _handle(operation_id: str, view: View, path: dict[str, Any]) -> Response:
     seller_id = store.seller_for_access_token(token) if token else None
     if seller_id is None:
         return _respond(store, op, 403, UNAUTHORIZED, request_id, rate=None)
+    if "sellerId" in path and path["sellerId"] != seller_id:
+        # A Listings path names a seller: a token of another seller may not act for it (issue 8 relies on it).
+        return _respond(store, op, 403, UNAUTHORIZED, request_id, rate=None)
     failure = store.take_fault(operation_id)
     if failure == 429:
         with store.lock:
@@ -95,7 +104,7 @@ def _handle(operation_id: str, view: View, path: dict[str, Any]) -> Response:
     if failure is not None:
         return _respond(store, op, failure, FAILURES.get(failure, FAILURES[500]), request_id, rate=None)
     bucket, rate, burst = _usage_plan(op)
-    if not store.allow(seller_id, bucket, rate, burst):
+    if not store.allow(seller_id, bucket, rate, burst) or not _application_allows(store, op):
         with store.lock:
             store.throttled[operation_id] += 1
         return _respond(store, op, 429, QUOTA_EXCEEDED, request_id, rate=None)
@@ -131,6 +140,26 @@ def _usage_plan(op: Operation) -> tuple[str, float, int]:
     return op.operation_id, op.rate, op.burst
 
 
+def parse_datetime(raw: str) -> datetime | None:
+    """Parse an ISO 8601 date-time with a zone (``Z`` or an offset); None when it is not one."""
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _application_allows(store: Store, op: Operation) -> bool:
+    """Apply the per-application limits that sit above the per-seller plans.
+
+    "Validation previews are limited to 20 rps per application" (FACTS.md §g), whichever seller they are for.
+    """
+    if op.operation_id == "patchListingsItem" and request.args.get("mode") == "VALIDATION_PREVIEW":
+        return store.allow(APPLICATION, "patchListingsItem:VALIDATION_PREVIEW", PREVIEW_APP_RATE,
+                           PREVIEW_APP_BURST)
+    return True
+
+
 def _check_request(store: Store, op: Operation) -> tuple[int, list[str]] | None:
     """Check query parameters and body against the model; return (status, problems) when invalid."""
     problems = []
@@ -146,6 +175,8 @@ def _check_request(store: Store, op: Operation) -> tuple[int, list[str]] | None:
             continue
         value = parse_parameter(param, raw)
         problems += [f"{param.name}: {m}" for m in errors_of(Draft4Validator(param.schema), value)]
+        if param.schema.get("format") == "date-time" and parse_datetime(raw) is None:
+            problems.append(f"{param.name}: {raw!r} is not an ISO 8601 date-time")
     if op.operation_id == "getFeeds" and ("feedTypes" in request.args) == ("nextToken" in request.args):
         problems.append("getFeeds needs either feedTypes or nextToken (and nextToken alone)")
     if op.body is None:
@@ -186,7 +217,7 @@ def _respond(store: Store, op: Operation, status: int, payload: Any, request_id:
 @bp.app_errorhandler(405)
 def _unknown_operation(error: HTTPException) -> Response | HTTPException:
     """Answer unknown SP-API paths with 404 and record them: our code must only call real operations."""
-    if not request.path.startswith(("/sellers/", "/feeds/")):
+    if not request.path.startswith(("/sellers/", "/feeds/", "/listings/", "/reports/")):
         return error
     get_store().violation("unknown", f"{request.method} {request.path} is not an operation of the sandbox")
     response = Response(json.dumps(_not_found("Resource not found.")), status=404,
@@ -408,12 +439,24 @@ def download(document_id: str) -> Response:
     if problem is not None:
         return problem
     store = get_store()
+    store.count_call("download")
+    failure = store.take_fault("download")
+    if failure is not None:
+        return _s3_error("InternalError", "We encountered an internal error. Please try again.",
+                         503 if failure == 429 else failure)
     with store.lock:
         document = store.documents.get(document_id)
-        if document is None or document.content is None:
+        if document is None or (document.content is None and document.path is None):
             return _s3_error("NoSuchKey", "The specified key does not exist.", 404)
-        content, content_type = document.content, document.content_type
-    response = Response(content, status=200, mimetype=None, content_type=content_type)
+        content, content_type, path = document.content, document.content_type, document.path
+    if path is not None:
+        from sandbox.reports import file_chunks
+
+        # A report file can be hundreds of MB: stream it from disk, as S3 does.
+        response = Response(file_chunks(path), status=200, mimetype=None, content_type=content_type)
+        response.headers["Content-Length"] = str(os.path.getsize(path))
+    else:
+        response = Response(content, status=200, mimetype=None, content_type=content_type)
     if request.args.get("response-content-encoding") == "gzip":
         response.headers["Content-Encoding"] = "gzip"
     return response

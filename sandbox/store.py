@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sandbox.sellers import SELLERS
@@ -63,15 +64,17 @@ class AccessToken:
 
 @dataclass
 class Document:
-    """A feed document on the sandbox's fake S3: an upload slot or a processing report."""
+    """A document on the sandbox's fake S3: a feed upload slot, a processing report or a report file."""
 
     id: str
     seller_id: str
     content_type: str
-    kind: str  # "input" or "result"
+    kind: str  # "input", "result" or "report"
     created: float
     content: bytes | None = None
     compressed: bool = False
+    #: A report file written to disk (reports can hold a million rows: never kept in memory).
+    path: str | None = None
 
 
 @dataclass
@@ -107,14 +110,71 @@ class Feed:
         return body
 
 
-@dataclass
+@dataclass(slots=True)
 class Listing:
-    """What the seller's Amazon listing holds for one SKU."""
+    """What the seller's Amazon listing holds for one SKU, compactly (a seller can hold a million).
+
+    The two attributes every listing has are plain fields: the merchant-fulfilled (``DEFAULT``) quantity and
+    the US ``ALL`` offer's ``our_price``. Everything else Amazon keeps is in the ``*_extra`` dictionaries:
+    the US offer's other sub-attributes (``discounted_price``, ``minimum_seller_allowed_price`` …), the
+    DEFAULT availability's other fields, and any other attribute. ``sandbox.listings`` turns these into
+    Amazon's attribute JSON and back.
+    """
 
     quantity: int | None = None
-    price: Decimal | None = None
+    price_cents: int | None = None
     updated_at: datetime | None = None
     feed_id: str | None = None
+    created_at: datetime | None = None
+    asin: str | None = None
+    item_name: str | None = None
+    offer_extra: dict[str, Any] | None = None
+    availability_extra: dict[str, Any] | None = None
+    attributes_extra: dict[str, Any] | None = None
+    #: Amazon's issues for the listing (``Issue`` objects of the Listings Items model).
+    issues: list[dict[str, Any]] | None = None
+    #: Issues that appear later, as Amazon's asynchronous validation does: ``(monotonic time, issue)``.
+    pending_issues: list[tuple[float, dict[str, Any]]] | None = None
+    #: Created by an offer-only PATCH for a SKU Amazon did not know (not buyable, not in search status).
+    incomplete: bool = False
+    #: Who changed it last: "feed", "listings_api", "external" or "seed" (shown on the overview).
+    source: str | None = None
+
+    @property
+    def price(self) -> Decimal | None:
+        """Return ``our_price`` in dollars."""
+        return None if self.price_cents is None else Decimal(self.price_cents) / 100
+
+
+@dataclass
+class Report:
+    """One createReport request and its processing state."""
+
+    id: str
+    seller_id: str
+    report_type: str
+    marketplace_ids: list[str]
+    created_at: datetime
+    created: float  # monotonic
+    status: str = "IN_QUEUE"
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    document_id: str | None = None
+    generating: bool = False
+    rows: int = 0
+
+    def as_model(self) -> dict[str, Any]:
+        """Return the ``Report`` object of the Reports API model."""
+        body: dict[str, Any] = {"reportId": self.id, "reportType": self.report_type,
+                                "marketplaceIds": self.marketplace_ids, "createdTime": iso(self.created_at),
+                                "processingStatus": self.status}
+        if self.started_at:
+            body["processingStartTime"] = iso(self.started_at)
+        if self.ended_at:
+            body["processingEndTime"] = iso(self.ended_at)
+        if self.document_id and self.status == "DONE":
+            body["reportDocumentId"] = self.document_id
+        return body
 
 
 @dataclass
@@ -172,6 +232,7 @@ class Store:
     def reset(self) -> None:
         """Return to a fresh state, keeping the app registration."""
         with self.lock:
+            self._remove_report_files()
             self.generation = getattr(self, "generation", 0) + 1
             self.time_scale = self.default_time_scale
             self.processing_delay = self.default_processing_delay
@@ -183,6 +244,16 @@ class Store:
             self.revoked_sellers: set[str] = set()
             self.documents: dict[str, Document] = {}
             self.feeds: dict[str, Feed] = {}
+            self.reports: dict[str, Report] = {}
+            #: Per seller: what a write for a SKU Amazon does not hold does ("exists", "reject",
+            #: "create_incomplete"); see ``sandbox.listings.UNKNOWN_SKU_MODES``.
+            self.unknown_sku_mode: dict[str, str] = {}
+            #: Listings Items API PATCH calls: ``(seller, sku, mode or "", status)``, previews included.
+            self.listing_submissions: list[tuple[str, str, str, str]] = []
+            #: Asynchronous issues waiting for the SKU's next accepted write: ``(delay, issue, touch)``.
+            self.armed_issues: dict[tuple[str, str], list[tuple[float, dict[str, Any], bool]]] = {}
+            #: Asynchronous issues due at a monotonic time: ``(due, seller, sku, issue, touch)``.
+            self.pending_issues: list[tuple[float, str, str, dict[str, Any], bool]] = []
             self.listings: dict[str, dict[str, Listing]] = {sid: {} for sid in SELLERS}
             self.applied: list[tuple[str, str, int, str]] = []  # (seller, feedId, messageId, sku)
             self.violations: list[dict[str, Any]] = []
@@ -192,7 +263,13 @@ class Store:
             self.faults: dict[str, Fault] = {}
             self.buckets: dict[tuple[str, str], TokenBucket] = {}
             self.next_feed_number = 50001000001
+            self.next_report_number = 70001000001
             self.changed.notify_all()
+
+    def _remove_report_files(self) -> None:
+        for document in getattr(self, "documents", {}).values():
+            if document.path:
+                Path(document.path).unlink(missing_ok=True)
 
     # ---- violations and counters ----------------------------------------------------------------------
 
@@ -303,6 +380,13 @@ class Store:
             self.next_feed_number += 1
             return str(number)
 
+    def new_report_id(self) -> str:
+        """Return the next numeric report ID, as Amazon's report IDs look."""
+        with self.lock:
+            number = self.next_report_number
+            self.next_report_number += 1
+            return str(number)
+
     def listing_view(self, seller_id: str) -> dict[str, dict[str, Any]]:
         """Return the seller's listings as plain JSON values (price as a 2-decimal string)."""
         with self.lock:
@@ -337,8 +421,11 @@ class Store:
 
 
 def _listing_json(item: Listing) -> dict[str, Any]:
-    return {"quantity": item.quantity, "price": None if item.price is None else f"{item.price:.2f}",
-            "updated_at": iso(item.updated_at), "feed_id": item.feed_id}
+    price = None if item.price_cents is None else f"{item.price_cents // 100}.{item.price_cents % 100:02d}"
+    return {"quantity": item.quantity, "price": price, "updated_at": iso(item.updated_at),
+            "feed_id": item.feed_id, "created_at": iso(item.created_at),
+            "offer": dict(item.offer_extra or {}), "issues": list(item.issues or []),
+            "incomplete": item.incomplete, "source": item.source}
 
 
 def _newest_first(entry: tuple[str, Listing]) -> tuple[float, str]:

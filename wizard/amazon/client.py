@@ -35,6 +35,8 @@ from wizard.crypto import InvalidToken, TokenCipher
 
 if TYPE_CHECKING:
     from wizard.amazon.feeds import FeedsApi
+    from wizard.amazon.listings import ListingsApi
+    from wizard.amazon.reports import ReportsApi
 
 log = logging.getLogger(__name__)
 
@@ -363,6 +365,52 @@ class AmazonClient:
         from wizard.amazon.feeds import FeedsApi
 
         return FeedsApi(self)
+
+    @property
+    def listings(self) -> ListingsApi:
+        """Return the Listings Items API operations, sharing this client's tokens, limiter and retries."""
+        from wizard.amazon.listings import ListingsApi
+
+        return ListingsApi(self)
+
+    @property
+    def reports(self) -> ReportsApi:
+        """Return the Reports API operations, sharing this client's tokens, limiter and retries."""
+        from wizard.amazon.reports import ReportsApi
+
+        return ReportsApi(self)
+
+    def remember_access_token(self, seller: SellerAuth, tokens: TokenSet) -> None:
+        """Cache the access token a code exchange just returned, so the next call needs no refresh."""
+        if self._cache is not None:
+            ttl = max(1, tokens.expires_in - TOKEN_EXPIRY_MARGIN)
+            self._cache.set(self._cache_key(seller.refresh_token), self._cipher.encrypt(tokens.access_token),
+                            ex=ttl)
+
+    def open_download(self, operation: str, url: str) -> requests.Response:
+        """Start streaming a presigned document URL (a report can be hundreds of MB): the caller reads
+        ``response.raw`` and closes the response. Time-outs and 5xx before the body starts are retried.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            self._count(operation)
+            try:
+                response = self.http.get(url, stream=True, timeout=self.timeout, allow_redirects=False)
+            except (requests.ConnectionError, requests.Timeout):
+                if attempt < self.retry.attempts:
+                    self._sleep(self.retry.delay(attempt))
+                    continue
+                raise AmazonUnavailable(f"{operation}: the document store did not answer",
+                                        code="timeout") from None
+            if response.status_code < 300:
+                return response
+            response.close()
+            if (response.status_code >= 500 or response.status_code == 429) and attempt < self.retry.attempts:
+                self._sleep(self.retry.delay(attempt, _retry_after(response)))
+                continue
+            kind = AmazonUnavailable if response.status_code >= 500 else AmazonRequestError
+            raise kind(f"{operation} failed with HTTP {response.status_code}", status=response.status_code)
 
     def _observe_rate(self, seller: SellerAuth, operation: str, response: requests.Response) -> None:
         raw = response.headers.get("x-amzn-RateLimit-Limit")

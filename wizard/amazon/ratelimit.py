@@ -30,8 +30,8 @@ class Bucket:
     burst: int
 
 
-#: Amazon's documented default plans (FACTS.md §d and §e). ``createFeed`` is the JSON_LISTINGS_FEED plan:
-#: five feeds per five minutes (one a minute, burst 5).
+#: Amazon's documented default plans (FACTS.md §d, §e, §g and §i). ``createFeed`` is the JSON_LISTINGS_FEED
+#: plan: five feeds per five minutes (one a minute, burst 5).
 DEFAULT_BUCKETS: dict[str, Bucket] = {
     "createFeedDocument": Bucket(0.5, 15),
     "createFeed": Bucket(1 / 60, 5),
@@ -41,6 +41,18 @@ DEFAULT_BUCKETS: dict[str, Bucket] = {
     "cancelFeed": Bucket(2.0, 15),
     "getMarketplaceParticipations": Bucket(0.016, 15),
     "getAccount": Bucket(0.016, 15),
+    # Listings Items API 2021-08-01 (FACTS.md §g, §i; the model's usage plans).
+    "getListingsItem": Bucket(5.0, 10),
+    "searchListingsItems": Bucket(5.0, 5),
+    "patchListingsItem": Bucket(5.0, 5),
+    # Kept under the pseudo seller ``*application*``: previews count 20 rps per application.
+    "patchListingsItem:VALIDATION_PREVIEW": Bucket(20.0, 20),
+    # Reports API 2021-06-30 (FACTS.md §i; the model's usage plans).
+    "createReport": Bucket(0.0167, 15),
+    "getReport": Bucket(2.0, 15),
+    "getReports": Bucket(0.0222, 10),
+    "cancelReport": Bucket(0.0222, 10),
+    "getReportDocument": Bucket(0.0167, 15),
 }
 #: For an operation we know nothing about: a cautious plan.
 FALLBACK_BUCKET = Bucket(0.5, 1)
