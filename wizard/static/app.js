@@ -2,6 +2,9 @@
 (function () {
   "use strict";
 
+  // Hints meant for browsers without JavaScript (class "no-js-only") hide once this file runs.
+  document.documentElement.classList.add("js");
+
   // Move focus to new content announced by htmx swaps that ask for it (data-focus-after-swap).
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail && event.detail.target;
