@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from wizard import config as config_module
 from wizard import db
 from wizard.extensions import csrf, htmx
-from wizard.security import PUBLIC, access_level, can_manage, current_user
+from wizard.security import PUBLIC, Refused, access_level, can_manage, current_user
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -142,7 +142,9 @@ def _configure_errors(app: Flask) -> None:
         return _error(401, "Please sign in", "Your session ended. Sign in again to continue.")
 
     @app.errorhandler(403)
-    def _forbidden(_exc: Exception) -> tuple[str, int]:
+    def _forbidden(exc: Exception) -> tuple[str, int]:
+        if isinstance(exc, Refused):
+            return _error(403, exc.title, str(exc.description))
         return _error(403, "Admin or manager access needed",
                       "Only admins and managers can change the Amazon integration. "
                       "Ask an admin of your Ecommerce account to do this, or to give you manager access.")

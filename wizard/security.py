@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import abort, g, redirect, request, session, url_for
+from werkzeug.exceptions import Forbidden
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from wizard.db import get_session
@@ -18,6 +19,14 @@ PUBLIC = "public"
 SIGNED_IN = "signed_in"
 MANAGE = "manage"
 TOKEN = "api_token"  # noqa: S105 - an access level, not a secret; machine-to-machine: authenticated by an API token, not a session
+
+
+class Refused(Forbidden):
+    """A 403 that names the exact reason, where the generic "admin or manager" page would be wrong."""
+
+    def __init__(self, title: str, message: str) -> None:
+        super().__init__(description=message)
+        self.title = title
 
 
 def hash_password(password: str) -> str:

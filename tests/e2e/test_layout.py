@@ -1,4 +1,4 @@
-"""In a real browser: nothing a merchant needs is cut off, hidden in a small scroll box or shown to the wrong reader."""
+"""In a real browser: nothing is cut off, hidden in a small scroll box, or shown to the wrong user."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from sqlmodel import Session
 from tests.conftest import PASSWORD, Merchant
 from tests.e2e.pages.base import BasePage
 from tests.fixtures.worker import Seller, add_products, run_sync
-from wizard.models.catalog import CatalogImport
 from wizard.models.base import utcnow
+from wizard.models.catalog import CatalogImport
 
 PHONE = {"width": 375, "height": 800}
 
@@ -56,7 +56,7 @@ def test_the_catalog_table_fits_its_card_on_a_1280px_screen_after_a_sync(
 def test_every_import_error_is_visible_on_a_phone_without_an_inner_scroll_box(
         browser: Browser, live_server: Any, merchant: Merchant, db: Session) -> None:
     errors = [{"line": n, "sku": f"TENT-{n}", "field": "price",
-               "reason": "The price must be a number with at most 2 decimals, like 149.00 (no currency sign)."}
+               "reason": "The price must be a number with at most 2 decimals, like 149.00 (no dollar sign)."}
               for n in range(2, 7)]
     job = add_import(db, merchant.account.id, status="done", total_rows=9, processed_rows=9, written_rows=4,
                      error_count=5, errors_json=json.dumps(errors), finished_at=utcnow())
@@ -115,3 +115,22 @@ def test_the_home_stepper_shows_whole_step_names_on_a_phone(
     cut = labels.evaluate_all("ls => ls.filter(l => l.scrollWidth > l.clientWidth).map(l => l.textContent)")
     assert cut == [], f"step names cut off at 375 px: {cut}"
     page.context.close()
+
+
+@pytest.mark.e2e
+def test_an_admin_copies_a_new_api_token_with_the_copy_button(
+        browser: Browser, live_server: Any, merchant: Merchant) -> None:
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    BasePage(page, live_server.url).sign_in(merchant.user("admin").email, PASSWORD)
+    page.goto(live_server.url + "/catalog/api-tokens")
+    page.get_by_label("Name").fill("Ecommerce platform")
+    page.get_by_role("button", name="Create token").click()
+    token = page.get_by_label("New API token").input_value()
+    assert token.startswith("ecm_")
+
+    page.get_by_role("button", name="Copy").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == token
+    context.close()

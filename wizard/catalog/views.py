@@ -24,7 +24,7 @@ from wizard.forms import EmptyForm
 from wizard.models import AmazonSettings, CatalogImport, Product, Role
 from wizard.rendering import render_page
 from wizard.rules import quantity_expr, reason_condition
-from wizard.security import can_manage, current_account, current_user, manage, signed_in
+from wizard.security import Refused, can_manage, current_account, current_user, manage, signed_in
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 
@@ -205,7 +205,9 @@ def _is_admin() -> bool:
 
 def _require_admin() -> None:
     if not _is_admin():
-        abort(403)
+        raise Refused("Only admins manage API tokens",
+                      "An API token can change every product in your catalog, so only admins create, see or "
+                      "revoke them. Ask an admin of your Ecommerce account.")
 
 
 @bp.get("/api-tokens")
