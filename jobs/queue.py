@@ -13,8 +13,9 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, SimpleWorker
+from rq import Queue, SimpleWorker, Worker
 from rq import cron as rq_cron
+from rq.command import send_kill_horse_command, send_shutdown_command
 from rq.job import Job
 
 log = logging.getLogger(__name__)
@@ -159,3 +160,16 @@ __all__ = [
     "schedule_sync_soon",
     "sync_queue",
 ]
+
+
+def stop_workers(connection: Redis) -> list[str]:
+    """Ask every worker to stop now, killing the job it runs; return their names.
+
+    A job cut short is resumed by the next run, as after a crash. Without this a worker's warm shut-down waits
+    for its job, which then outlives everything it talks to (``bin/dev`` stops Redis and the sandbox next).
+    """
+    names = [worker.name for worker in Worker.all(connection=connection)]
+    for name in names:
+        send_kill_horse_command(connection, name)
+        send_shutdown_command(connection, name)
+    return names
