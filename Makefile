@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HTMX := wizard/static/vendor/htmx.min.js
 
-.PHONY: run test setup deps test-deps lint typecheck bench migration clean
+.PHONY: run test setup deps test-deps lint typecheck bench bench-web migration clean
 
 run: setup ## Start web, worker, scheduler, sandbox (and Redis if REDIS_URL is unset) with demo data
 	$(BIN)/python bin/dev
@@ -37,6 +37,10 @@ typecheck: setup
 bench: setup
 	$(BIN)/python bench/bench_settings_catalog.py
 	$(BIN)/python bench/bench_sync.py
+
+bench-web: setup ## Web pages' p95 against a bare Flask hello-world (gunicorn, ab -c 8): make bench-web ARGS=--million
+	command -v ab >/dev/null 2>&1 || bin/install-test-deps
+	$(BIN)/python bench/bench_web.py $(ARGS)
 
 migration: setup ## Autogenerate a migration after changing models: make migration m="what changed"
 	$(BIN)/python -c "from alembic import command; from wizard.migrate import alembic_config as c; \
