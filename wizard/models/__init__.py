@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wizard.models.accounts import Account, OAuthState, Role, User
 from wizard.models.catalog import AmazonSettings, ApiToken, CatalogImport, Product, SettingsVersion
+from wizard.models.catalog_stats import CatalogHistogram, CatalogPriceHistogram
 from wizard.models.connection import Connection, ConnectionStatus
 from wizard.models.sync import (
     BatchStatus,
@@ -16,7 +17,8 @@ from wizard.models.sync import (
 )
 
 __all__ = [
-    "Account", "AmazonSettings", "ApiToken", "CatalogImport", "Connection", "ConnectionStatus", "OAuthState",
+    "Account", "AmazonSettings", "ApiToken", "CatalogHistogram", "CatalogImport", "CatalogPriceHistogram",
+    "Connection", "ConnectionStatus", "OAuthState",
     "Product", "Role", "SettingsVersion", "User",
     "BatchStatus", "FeedBatch", "ListingState", "ListingStatus", "RunStatus", "SyncRun", "SyncTrigger",
 ]

@@ -1,9 +1,9 @@
-"""The live impact preview: what proposed settings would change on Amazon, computed in SQL.
+"""The live impact preview: what proposed settings would change on Amazon, from the stored histograms.
 
-The SQL expressions are built from ``wizard.rules.outcome_conditions``, the one definition of the rule, so the
-preview cannot disagree with ``decide()`` (a property test checks it on random catalogs). Counts come from one
-aggregate query (``SUM(CASE ...)`` over the covering index ``(account_id, available, price_cents)``); examples
-come from a few ``LIMIT``-ed queries. Products are never loaded into Python in bulk.
+Counts come from the per-account histograms that database triggers keep (``wizard.models.catalog_stats``):
+at most a few hundred cells per account, whatever the catalog's size, each decided by ``decide()`` itself, so
+the preview cannot disagree with the sync (a property test checks it against a scan of random catalogs).
+Examples come from a few ``LIMIT``-ed index seeks. The catalog is never scanned.
 """
 
 from __future__ import annotations
@@ -11,11 +11,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlmodel import Session, col
 
 from wizard import rules as r
+from wizard.db import table_of
 from wizard.models.catalog import Product
+from wizard.models.catalog_stats import (
+    STOCK_CAP,
+    CatalogHistogram,
+    CatalogPriceHistogram,
+    band_end,
+    band_of,
+)
 from wizard.rules import Rules
 
 #: Warn loudly when a change would take at least this share of in-stock listings to zero.
@@ -81,10 +89,6 @@ class Impact:
         return data
 
 
-def _count(condition: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 @dataclass(frozen=True)
 class _Group:
     """Products sharing one ``available`` value (or the tail past every setting) and one price band."""
@@ -111,36 +115,53 @@ def _band_condition(lo: int, hi: int | None) -> Any:
 
 
 def _histogram(session: Session, account_id: int, current: Rules, proposed: Rules) -> list[_Group]:
-    """Count products per (available value, price band) in two streaming scans of the covering index.
+    """Count products per (stock level, price band) from the stored histograms, never from the catalog.
 
     ``decide()`` only compares ``available`` with 0, the buffer and the ceiling, and the price with 1 and the
     threshold. So every product with the same ``available`` in the same price band gets the same outcome, and
-    every product past the largest setting (the tail) behaves alike except for its own quantity.
+    every product past the largest setting (the tail) behaves alike except for its own quantity. The coarse
+    histogram (``catalog_histogram``) answers for every stored band that no threshold cuts; the exact-price
+    histogram answers inside the one or two bands a threshold falls into.
     """
     bands = _price_bands(current, proposed)
     tail_from = 1 + max(0, *(x for rules in (current, proposed)
                              for x in (rules.inventory_buffer, rules.inventory_ceiling or 0)))
-    owned = col(Product.account_id) == account_id
-    head = session.execute(
-        select(col(Product.available), *[_count(_band_condition(lo, hi)) for lo, hi in bands])
-        .where(owned, col(Product.available) < tail_from)
-        .group_by(col(Product.available))
-    ).all()
+    if tail_from > STOCK_CAP:
+        raise ValueError(f"buffer and ceiling go up to {STOCK_CAP - 1:,} units")
+    cut = sorted({band_of(lo) for lo, _ in bands if band_of(lo) != lo})
+    totals: dict[tuple[int, int], list[int]] = {}
+    coarse = table_of(CatalogHistogram).c
+    fine = table_of(CatalogPriceHistogram).c
+    queries = [
+        _cells(coarse.stock, coarse.band, bands, tail_from, coarse.products, coarse.units)
+        .where(coarse.account_id == account_id, coarse.band.not_in(cut) if cut else literal(True)),
+    ]
+    if cut:
+        queries.append(
+            _cells(fine.stock, fine.price_cents, bands, tail_from, fine.products, fine.units)
+            .where(fine.account_id == account_id,
+                   or_(*[and_(fine.price_cents >= lo, fine.price_cents < band_end(lo)) for lo in cut])))
+    for query in queries:
+        for stock, band, products, units in session.execute(query):
+            cell = totals.setdefault((int(stock), int(band)), [0, 0])
+            cell[0] += int(products)
+            cell[1] += int(units)
     groups = []
-    for available, *counts in head:
-        for (lo, hi), count in zip(bands, counts, strict=True):
-            if count:
-                groups.append(_Group(int(available), lo, hi, int(count), int(available) * int(count), False))
-    tail = session.execute(
-        select(*[_count(_band_condition(lo, hi)) for lo, hi in bands],
-               *[func.coalesce(func.sum(case((_band_condition(lo, hi), col(Product.available)), else_=0)), 0)
-                 for lo, hi in bands])
-        .where(owned, col(Product.available) >= tail_from)
-    ).one()
-    for (lo, hi), count, total in zip(bands, tail[:len(bands)], tail[len(bands):], strict=True):
+    for (stock, band), (count, units) in sorted(totals.items()):
         if count:
-            groups.append(_Group(tail_from, lo, hi, int(count), int(total), True))
+            lo, hi = bands[band]
+            groups.append(_Group(stock, lo, hi, count, units, stock >= tail_from))
     return groups
+
+
+def _cells(stock: Any, price: Any, bands: list[tuple[int, int | None]], tail_from: int, products: Any,
+           units: Any) -> Any:
+    """Return a query summing ``products`` and ``units`` per (stock level up to the tail, rule band index)."""
+    level = case((stock < tail_from, stock), else_=tail_from)
+    band = case(*[(price < hi, i) for i, (_, hi) in enumerate(bands) if hi is not None],
+                else_=len(bands) - 1)
+    return (select(level, band, func.sum(products), func.sum(units))
+            .group_by(level, band))
 
 
 def _units(decision: r.Decision, group: _Group) -> int:

@@ -1,0 +1,150 @@
+"""The stored catalog histograms stay exact under every kind of write, and the preview read from them equals a
+scan of the catalog rows through ``decide()``, for random catalogs and random settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, text
+from sqlmodel import Session
+
+from tests.conftest import Merchant, make_merchant
+from wizard import rules as r
+from wizard.catalog.importer import Row, write_rows
+from wizard.db import engine_for
+from wizard.migrate import upgrade
+from wizard.models import Product
+from wizard.models.catalog_stats import BAND_STEPS, STOCK_CAP, band_end, band_of, rebuild
+from wizard.rules import Rules, decide
+from wizard.settings.preview import impact
+
+# Prices that sit on, just under and just over the band edges, and anywhere in between.
+EDGES = sorted({start + d for start, _ in BAND_STEPS for d in (-1, 0, 1) if start + d >= 0})
+prices = st.sampled_from(EDGES) | st.integers(min_value=0, max_value=3_000_000)
+stocks = st.sampled_from([0, 1, 2, 5, 6, 7, 40, STOCK_CAP - 1, STOCK_CAP, STOCK_CAP + 5]) | st.integers(0, 60)
+thresholds = st.sampled_from([0, 1, 99, 100, 101, 1250, 1999, 2000, 2001]) | st.integers(0, 3_000_000)
+units = st.integers(min_value=0, max_value=60) | st.sampled_from([1_000_000])
+rule_sets = st.builds(Rules, inventory_buffer=units, inventory_ceiling=st.none() | units,
+                      min_price_cents=thresholds, disable_pricing=st.booleans())
+#: A write: ("upsert", sku number, available, price) or ("delete", sku number).
+writes = st.lists(
+    st.tuples(st.just("upsert"), st.integers(0, 25), stocks, prices)
+    | st.tuples(st.just("delete"), st.integers(0, 25)),
+    max_size=60,
+)
+property_settings = settings(max_examples=80, deadline=None,
+                             suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _apply(db: Session, account_id: int, operations: Iterable[tuple[Any, ...]]) -> dict[str, tuple[int, int]]:
+    """Write through the importer's upsert (CSV and API alike) and plain deletes; return the catalog."""
+    catalog: dict[str, tuple[int, int]] = {}
+    connection = db.connection()
+    for operation in operations:
+        sku = f"SKU-{operation[1]}"
+        if operation[0] == "upsert":
+            write_rows(connection, account_id, [Row(sku, None, operation[2], operation[3])])
+            catalog[sku] = (operation[2], operation[3])
+        else:
+            connection.execute(delete(Product).where(Product.account_id == account_id,  # type: ignore[arg-type]
+                                                     Product.sku == sku))  # type: ignore[arg-type]
+            catalog.pop(sku, None)
+    db.commit()
+    return catalog
+
+
+def _stored(db: Session, table: str, account_id: int) -> set[tuple[int, ...]]:
+    query = f"SELECT * FROM {table} WHERE account_id = :a AND (products <> 0 OR units <> 0)"  # noqa: S608
+    rows = db.execute(text(query), {"a": account_id}).all()
+    return {tuple(row) for row in rows}
+
+
+def _scan(catalog: Iterable[tuple[int, int]], current: Rules, proposed: Rules) -> dict[str, int]:
+    """Compute the preview's counts the slow way: every product through ``decide()``."""
+    counts = dict.fromkeys(("total", "in_stock_now", "in_stock_after", "units_now", "units_after",
+                            "going_out", "coming_back", "capped_now", "capped_after", "gated_after",
+                            "below_threshold_now", "below_threshold_after", "out_of_stock", "prices_now",
+                            "prices_after"), 0)
+    for available, price in catalog:
+        now, after = decide(available, price, current), decide(available, price, proposed)
+        counts["total"] += 1
+        counts["in_stock_now"] += now.in_stock
+        counts["in_stock_after"] += after.in_stock
+        counts["units_now"] += now.quantity
+        counts["units_after"] += after.quantity
+        counts["going_out"] += now.in_stock and not after.in_stock
+        counts["coming_back"] += after.in_stock and not now.in_stock
+        counts["capped_now"] += now.reason == r.CAPPED
+        counts["capped_after"] += after.reason == r.CAPPED
+        counts["gated_after"] += after.reason == r.BELOW_BUFFER
+        counts["below_threshold_now"] += now.reason == r.BELOW_PRICE_THRESHOLD
+        counts["below_threshold_after"] += after.reason == r.BELOW_PRICE_THRESHOLD
+        counts["out_of_stock"] += available <= 0
+        counts["prices_now"] += now.price_cents is not None
+        counts["prices_after"] += after.price_cents is not None
+    return counts
+
+
+def test_band_of_and_band_end_tile_every_price() -> None:
+    for price in [*EDGES, 12_345, 99_999_999]:
+        lo = band_of(price)
+        assert lo <= price < band_end(lo)
+        assert band_of(band_end(lo)) == band_end(lo)
+
+
+@property_settings
+@given(operations=writes, current=rule_sets, proposed=rule_sets)
+def test_the_preview_from_the_histograms_equals_a_scan_of_the_catalog(
+        db: Session, merchant: Merchant, operations: list[tuple[Any, ...]], current: Rules,
+        proposed: Rules) -> None:
+    account_id = merchant.account.id
+    assert account_id is not None
+    db.execute(delete(Product).where(Product.account_id == account_id))  # type: ignore[arg-type]
+    db.commit()
+    catalog = _apply(db, account_id, operations)
+    summary = impact(db, account_id, current, proposed).summary()
+    expected = _scan(catalog.values(), current, proposed)
+    assert {key: summary[key] for key in expected} == expected
+
+
+@property_settings
+@given(operations=writes)
+def test_every_write_keeps_the_histograms_equal_to_a_rebuild(
+        db: Session, merchant: Merchant, operations: list[tuple[Any, ...]]) -> None:
+    account_id = merchant.account.id
+    assert account_id is not None
+    _apply(db, account_id, operations)
+    stored = {table: _stored(db, table, account_id)
+              for table in ("catalog_histogram", "catalog_price_histogram")}
+    rebuild(db.connection(), account_id)
+    db.commit()
+    for table, rows in stored.items():
+        assert rows == _stored(db, table, account_id), table
+
+
+def test_another_accounts_products_never_count(db: Session, merchant: Merchant) -> None:
+    other = make_merchant(db, name="Other", domain="other.example")
+    assert merchant.account.id is not None and other.account.id is not None
+    connection = db.connection()
+    write_rows(connection, merchant.account.id, [Row("A", None, 5, 1000)])
+    write_rows(connection, other.account.id, [Row("A", None, 9, 1000), Row("B", None, 0, 10)])
+    db.commit()
+    result = impact(db, merchant.account.id, Rules(), Rules(inventory_buffer=6))
+    assert (result.total, result.in_stock_now, result.going_out) == (1, 1, 1)
+
+
+def test_the_migrations_fill_the_histograms_and_install_the_triggers(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'migrated.sqlite'}"
+    upgrade(url, "0001")
+    with engine_for(url).begin() as connection:
+        connection.exec_driver_sql("INSERT INTO account (id, name, created_at) VALUES (1, 'A', '2026-01-01')")
+        write_rows(connection, 1, [Row("OLD", None, 7, 1999)])
+    upgrade(url)
+    with engine_for(url).begin() as connection:
+        write_rows(connection, 1, [Row("NEW", None, 3, 1999)])
+        cells = connection.execute(text("SELECT stock, band, products, units FROM catalog_histogram")).all()
+    assert sorted(map(tuple, cells)) == [(3, 1900, 1, 3), (7, 1900, 1, 7)]
