@@ -19,10 +19,12 @@ from wizard.amazon import (
     AccessDenied,
     AmazonClient,
     AmazonError,
+    AmazonRequestError,
     AmazonUnavailable,
     AuthorizationRevoked,
     InvalidClient,
     SellerAuth,
+    TokenSet,
 )
 from wizard.amazon.client import US_MARKETPLACE_ID
 from wizard.connect.steps import PROFESSIONAL
@@ -36,6 +38,37 @@ log = logging.getLogger(__name__)
 
 class SellerTaken(Exception):
     """The Amazon seller is already connected to another Ecommerce account."""
+
+
+class SellerNotConfirmed(Exception):
+    """Amazon refused the new tokens on the claimed seller's own path: the Seller ID is not theirs."""
+
+
+def confirm_seller_claim(amazon: AmazonClient, selling_partner_id: str, tokens: TokenSet) -> None:
+    """Check with Amazon that ``tokens`` belong to ``selling_partner_id`` before anything is recorded.
+
+    The callback's ``selling_partner_id`` comes through the browser, so it is only a claim (issue 8, M1:
+    a merchant could send another seller's ID with their own code and squat it). A call that names the
+    seller in its path, made with the new access token, proves it: ``searchListingsItems`` on
+    ``/listings/2021-08-01/items/{sellerId}`` with ``pageSize=1``, which Amazon answers with 403 when the
+    token belongs to another seller (FACTS.md §c, §i). Any other refusal (400 for a seller outside the US
+    marketplace) comes after Amazon's authorization check, so it confirms the seller as well; the verify
+    step then explains the marketplace. Raise ``SellerNotConfirmed`` on 403, ``AmazonUnavailable`` when
+    Amazon cannot answer.
+    """
+    seller = SellerAuth(selling_partner_id, tokens.refresh_token)
+    amazon.remember_access_token(seller, tokens)
+    try:
+        amazon.listings.confirm_seller(seller)
+    except AccessDenied:
+        amazon.forget_access_token(seller)
+        raise SellerNotConfirmed(selling_partner_id) from None
+    except AmazonRequestError as exc:
+        if exc.status in (401, 403):
+            amazon.forget_access_token(seller)
+            raise SellerNotConfirmed(selling_partner_id) from None
+        log.info("seller %s confirmed by Amazon's %s answer on its own listings path", selling_partner_id,
+                 exc.status)
 
 
 class Outcome(StrEnum):

@@ -136,6 +136,11 @@ CALLBACK_MESSAGES: dict[str, CallbackMessage] = {
         "Each Ecommerce account connects to one Amazon seller account, and each seller account to one "
         "Ecommerce account, so nothing was connected. Authorize with a different Amazon seller account, or "
         "contact Ecommerce support if this seller account should move here.", "retry"),
+    "seller_not_confirmed": CallbackMessage(
+        "Amazon did not confirm this Seller ID",
+        "The authorization you gave on Amazon belongs to a different seller account than the Seller ID that "
+        "came back with it, so nothing was connected. Click Grant Access and authorize while signed in to "
+        "Seller Central as the seller account you want to connect.", "retry"),
     "code_expired": CallbackMessage(
         "The authorization code expired — try again",
         "Amazon's authorization code is only valid for a few minutes and it was no longer accepted. Nothing "

@@ -15,7 +15,15 @@ from werkzeug.wrappers import Response
 from wizard.amazon import AmazonError, AmazonUnavailable, AuthorizationRevoked, InvalidClient
 from wizard.connect import oauth, tips
 from wizard.connect.forms import LoginUriForm
-from wizard.connect.service import Outcome, SellerTaken, connection_for, seller_taken, store_authorization
+from wizard.connect.service import (
+    Outcome,
+    SellerNotConfirmed,
+    SellerTaken,
+    confirm_seller_claim,
+    connection_for,
+    seller_taken,
+    store_authorization,
+)
 from wizard.connect.tips import CALLBACK_MESSAGES
 from wizard.connect.views.common import bp, redirect_uri, signed_in_user
 from wizard.db import get_session
@@ -63,8 +71,6 @@ def oauth_callback() -> Response | str | tuple[str, int]:
         return _callback_page("seller_mismatch", mode, 400, seller=seller)
     if not user.role.can_manage_integrations:
         return _callback_page("not_allowed", mode, 403)
-    if seller_taken(db, user.account_id, seller):
-        return _callback_page("seller_taken", mode, 409, seller=seller)
     try:
         tokens = get_amazon().exchange_code(code, redirect_uri())
     except AuthorizationRevoked:
@@ -78,6 +84,13 @@ def oauth_callback() -> Response | str | tuple[str, int]:
     except AmazonError as exc:
         log.warning("code exchange failed for account %s: %s", user.account_id, exc)
         return _callback_page("amazon_error", mode, 400, code=exc.code)
+    try:  # the Seller ID came through the browser: Amazon must confirm it before the one-seller rule runs
+        confirm_seller_claim(get_amazon(), seller, tokens)
+    except SellerNotConfirmed:
+        log.warning("account %s: Amazon refused the new token for claimed seller %s", user.account_id, seller)
+        return _callback_page("seller_not_confirmed", mode, 403, seller=seller)
+    except AmazonError:
+        return _callback_page("unavailable", mode, 503)
     try:
         outcome = store_authorization(db, account_id=user.account_id, user_id=user.id or 0,
                                       selling_partner_id=seller, refresh_token=tokens.refresh_token,
