@@ -42,7 +42,7 @@ def test_a_document_with_quantity_price_and_both_validates_against_amazons_schem
     assert both["operationType"] == "PATCH" and both["productType"] == "PRODUCT"
     assert both["patches"][0] == {"op": "merge", "path": "/attributes/fulfillment_availability",
                                   "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 0}]}
-    assert both["patches"][1] == {"op": "replace", "path": "/attributes/purchasable_offer", "value": [
+    assert both["patches"][1] == {"op": "merge", "path": "/attributes/purchasable_offer", "value": [
         {"marketplace_id": "ATVPDKIKX0DER", "currency": "USD", "audience": "ALL",
          "our_price": [{"schedule": [{"value_with_tax": 0.05}]}]}]}
 

@@ -65,7 +65,16 @@ def format_price(cents: int) -> str:
 _MESSAGE_HEAD = '{"messageId":%d,"sku":%s,"operationType":"PATCH","productType":"PRODUCT","patches":['
 _QUANTITY_PATCH = ('{"op":"merge","path":"/attributes/fulfillment_availability","value":'
                    '[{"fulfillment_channel_code":"DEFAULT","quantity":%d}]}')
-_PRICE_PATCH = ('{"op":"replace","path":"/attributes/purchasable_offer","value":'
+# The price is a ``merge`` of the US offer, never a ``replace``: a replace of ``purchasable_offer`` sets the
+# whole attribute, so one carrying only ``our_price`` DELETES the merchant's sale price (``discounted_price``)
+# and ``minimum_/maximum_seller_allowed_price`` (FACTS.md §f, §i; issue 10 §1). A merge "must provide
+# non-empty values for [the] selector field[s]" and makes "no changes to other optional fields if not
+# included" (developer-docs "Merge a listing", FACTS.md §f); purchasable_offer's selectors are
+# ``marketplace_id``, ``currency`` and ``audience`` (developer-docs "Manage purchasable offer", FACTS.md §i,
+# which documents granular updates of the offer's sub-attributes; the 2025-06-16 changelog names
+# purchasable_offer as a merge target). So this patch changes only ``our_price`` of the offer it selects.
+# The decision and its sources: docs/amazon-listings.md.
+_PRICE_PATCH = ('{"op":"merge","path":"/attributes/purchasable_offer","value":'
                 f'[{{"marketplace_id":"{US_MARKETPLACE_ID}","currency":"USD","audience":"ALL",'
                 '"our_price":[{"schedule":[{"value_with_tax":%d.%02d}]}]}]}')
 _QUANTITY_MESSAGE = _MESSAGE_HEAD + _QUANTITY_PATCH + "]}"
@@ -83,7 +92,8 @@ def quantity_patch(quantity: int) -> str:
 
 
 def price_patch(price_cents: int) -> str:
-    """Return the patch that sets the US price (``our_price``), for every audience."""
+    """Return the patch that sets only ``our_price`` of the US offer for every buyer (a merge: the sale
+    price and the min/max prices Amazon holds stay as they are)."""
     return _PRICE_PATCH % divmod(price_cents, 100)
 
 
