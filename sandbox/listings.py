@@ -383,20 +383,88 @@ def write(store: Store, seller_id: str, sku: str, patches: list[dict[str, Any]],
                             "MISSING_ATTRIBUTE")], False
         incomplete = mode == "create_incomplete"
     base = listing if listing is not None else new_listing(sku, now, incomplete=incomplete)
-    attributes = attributes_of(base)
-    problems = apply_patches(attributes, patches) or check_attributes(attributes)
+    fast = _standard_changes(patches)
+    attributes: dict[str, list[dict[str, Any]]] = {}
+    if fast is not None:
+        problems, changes = fast
+    else:
+        attributes = attributes_of(base)
+        problems = apply_patches(attributes, patches) or check_attributes(attributes)
     if problems or preview:
         return problems, False
     if listing is None:
         listing = listings[sku] = base
         if incomplete:
             listing.issues = [incomplete_issue()]
-    store_attributes(listing, attributes)
+    if fast is not None:
+        _apply_standard(listing, changes)
+    else:
+        store_attributes(listing, attributes)
     listing.updated_at, listing.feed_id, listing.source = now, feed_id, source
     for delay, issue, touch in store.armed_issues.pop((seller_id, sku), []):
         store.pending_issues.append((time.monotonic() + delay / max(store.time_scale, 1e-9), seller_id, sku,
                                      issue, touch))
     return [], True
+
+
+#: The two patches the sync sends (FACTS.md §f), recognised without building the attribute JSON: a feed of
+#: 25,000 messages is applied in well under a second instead of many (same semantics as the general path).
+_STANDARD_QUANTITY = frozenset({"fulfillment_channel_code", "quantity"})
+_STANDARD_OFFER = frozenset({*MAIN_OFFER, "our_price"})
+
+
+Changes = dict[str, tuple[str, Any]]
+
+
+def _standard_changes(patches: list[dict[str, Any]]) -> tuple[list[Problem], Changes] | None:
+    """Return the problems and changes of quantity/price patches in the sync's exact shapes, else None."""
+    problems: list[Problem] = []
+    changes: Changes = {}
+    for patch in patches:
+        op, path, value = patch.get("op"), patch.get("path"), patch.get("value")
+        if op not in ("merge", "replace") or not isinstance(value, list) or len(value) != 1 \
+                or not isinstance(value[0], dict):
+            return None
+        entry = value[0]
+        if path == "/attributes/fulfillment_availability" and entry.keys() == _STANDARD_QUANTITY \
+                and entry["fulfillment_channel_code"] == "DEFAULT":
+            quantity = entry["quantity"]
+            if isinstance(quantity, bool) or not isinstance(quantity, int):
+                problems.append(Problem(INVALID_VALUE, "The quantity must be a whole number.",
+                                        QUANTITY_ATTRIBUTE))
+            elif quantity < 0:
+                problems.append(Problem(INVALID_VALUE, f"The quantity {quantity} is negative; it must be "
+                                        "0 or more.", QUANTITY_ATTRIBUTE))
+            changes[QUANTITY_ATTRIBUTE] = (str(op), quantity)
+        elif path == "/attributes/purchasable_offer" and entry.keys() == _STANDARD_OFFER \
+                and all(entry[k] == v for k, v in MAIN_OFFER.items()):
+            cents, message = schedule_price(entry["our_price"])
+            if message:
+                problems.append(Problem(INVALID_VALUE, f"our_price{message}" if message.startswith("[")
+                                        else f"our_price: {message}", OFFER_ATTRIBUTE, "INVALID_PRICE"))
+            changes[OFFER_ATTRIBUTE] = (str(op), cents)
+        else:
+            return None
+    return problems, changes
+
+
+def _apply_standard(listing: Listing, changes: Changes) -> None:
+    """Apply recognised quantity/price patches: a replace drops what it does not send, a merge keeps it."""
+    extra = listing.attributes_extra
+    if QUANTITY_ATTRIBUTE in changes:
+        op, listing.quantity = changes[QUANTITY_ATTRIBUTE]
+        if op == "replace":
+            listing.availability_extra = None
+            if extra:
+                extra.pop(QUANTITY_ATTRIBUTE, None)
+    if OFFER_ATTRIBUTE in changes:
+        op, listing.price_cents = changes[OFFER_ATTRIBUTE]
+        if op == "replace":
+            listing.offer_extra = None
+            if extra:
+                extra.pop(OFFER_ATTRIBUTE, None)
+    if extra is not None and not extra:
+        listing.attributes_extra = None
 
 
 def promote_issues(store: Store) -> None:
