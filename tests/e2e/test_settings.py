@@ -51,7 +51,12 @@ def test_a_new_user_previews_saves_finishes_setup_and_restores_an_old_version(
     settings.type_into(settings.buffer, "10")
     settings.save()
     expect(settings.history.get_by_text("Buffer: 6 units → 10 units")).to_be_visible()
-    settings.restore_oldest()
+    impact = settings.restore_oldest()
+    expect(impact).to_contain_text(
+        "Restoring these settings, compared with your current ones, across 10 products")
+    expect(page.get_by_text("Buffer: 10 units → 6 units")).to_be_visible()
+    settings.screenshot("settings", "settings-restore")
+    settings.confirm_restore()
     expect(page.get_by_text("Restored the settings saved on")).to_be_visible()
     expect(settings.buffer).to_have_value("6")
     expect(settings.history.get_by_text("Restored", exact=True)).to_have_count(1)

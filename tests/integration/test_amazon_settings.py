@@ -322,7 +322,7 @@ def test_history_lists_each_save_and_restore_brings_back_an_old_version(
     assert "Disable Pricing: off → on" in text
     first = db.exec(select(SettingsVersion).order_by(SettingsVersion.id)).first()
     assert first is not None
-    response = post(client, f"/settings/amazon/history/{first.id}/restore", {})
+    response = post(client, f"/settings/amazon/history/{first.id}/restore", {"confirm": "1"})
     assert response.status_code == 302
     settings = saved_settings(db, merchant.account.id)
     assert settings is not None
@@ -333,6 +333,34 @@ def test_history_lists_each_save_and_restore_brings_back_an_old_version(
     assert "Restored the settings saved on" in page and "Restored" in page
 
 
+def test_restore_shows_its_impact_and_changes_nothing_until_confirmed(
+    client, signed_in_as, connected, merchant, db
+) -> None:
+    add_products(db, merchant.account.id, [(f"LOW-{i}", 5, 1999) for i in range(4)]
+                 + [(f"HIGH-{i}", 30, 1999) for i in range(6)])
+    signed_in_as("admin")
+    post(client, URL, {"inventory_buffer": "0", "inventory_ceiling": "", "min_price": "0.00"})
+    post(client, URL, {"inventory_buffer": "10", "inventory_ceiling": "", "min_price": "0.00"})
+    first = db.exec(select(SettingsVersion).order_by(SettingsVersion.id)).first()
+    assert first is not None
+    history = client.get(URL).get_data(as_text=True)
+    confirm_url = f"/settings/amazon/history/{first.id}/restore"
+    assert f'href="{confirm_url}"' in history
+
+    page = text_of(client.get(confirm_url).get_data(as_text=True))
+    unconfirmed = post(client, confirm_url, {})
+
+    assert "Restore the settings saved on" in page and "Buffer: 10 units → 0 units" in page
+    # The same numbers as the settings preview: 6 of 10 in stock now, all 10 after the restore, 4 come back.
+    assert "In stock on Amazon 6 → would become 10 of 10" in page
+    assert "Come back in stock 4" in page
+    assert "Restore these settings" in page and "Cancel" in page
+    assert unconfirmed.status_code == 302 and unconfirmed.headers["Location"].endswith(confirm_url)
+    settings = saved_settings(db, merchant.account.id)
+    assert settings is not None and settings.inventory_buffer == 10
+    assert len(db.exec(select(SettingsVersion)).all()) == 2
+
+
 def test_restoring_another_accounts_version_is_not_found(client, signed_in_as, connected, db) -> None:
     from tests.conftest import make_merchant
 
@@ -341,7 +369,8 @@ def test_restoring_another_accounts_version_is_not_found(client, signed_in_as, c
     db.add(version)
     db.commit()
     signed_in_as("admin")
-    assert post(client, f"/settings/amazon/history/{version.id}/restore", {}).status_code == 404
+    assert post(client, f"/settings/amazon/history/{version.id}/restore", {"confirm": "1"}).status_code == 404
+    assert client.get(f"/settings/amazon/history/{version.id}/restore").status_code == 404
 
 
 def test_the_first_save_in_the_wizard_shows_setup_complete_with_the_checklist_complete(

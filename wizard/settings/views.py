@@ -344,17 +344,45 @@ def preview() -> str:
     )
 
 
+def _version(version_id: int) -> SettingsVersion:
+    """Return one of the signed-in account's settings versions, or answer 404."""
+    version = get_session().get(SettingsVersion, version_id)
+    if version is None or version.account_id != current_account().id:
+        abort(404)
+    return version
+
+
+@bp.get("/history/<int:version_id>/restore")
+@manage
+def confirm_restore(version_id: int) -> Response:
+    """Show what restoring a version would change on Amazon (the preview's numbers), and ask to confirm."""
+    account = current_account()
+    assert account.id is not None
+    version = _version(version_id)
+    session = get_session()
+    current = Rules.from_settings(load_settings(session, account.id))
+    restored = Rules.from_dict(json.loads(version.after))
+    return render_page(
+        "settings/restore", version=version, changes=describe_changes(current, restored),
+        impact=impact(session, account.id, current, restored), current=current, proposed=restored,
+        gate_example=gate_example(restored), labels=r.REASON_LABELS, usd=r.format_usd,
+        restore_form=EmptyForm(),
+        compared="Restoring these settings, compared with your current ones",
+    )
+
+
 @bp.post("/history/<int:version_id>/restore")
 @manage
 def restore(version_id: int) -> Response:
-    """Restore an earlier version, recorded as a new version."""
+    """Restore an earlier version once confirmed on its impact page, recorded as a new version."""
     if not EmptyForm().validate_on_submit():
         abort(400)
     account = current_account()
     session = get_session()
-    version = session.get(SettingsVersion, version_id)
-    if version is None or version.account_id != account.id:
-        abort(404)
+    version = _version(version_id)
+    if request.form.get("confirm") != "1":
+        # A restore changes what Amazon shows: it happens only from the page that shows by how much.
+        return redirect(url_for(".confirm_restore", version_id=version.id))
     user = current_user()
     assert user is not None and account.id is not None
     restored = Rules.from_dict(json.loads(version.after))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Locator
+import re
+
+from playwright.sync_api import Locator, expect
 
 from tests.e2e.pages.base import BasePage
 
@@ -53,6 +55,13 @@ class SettingsPage(BasePage):
         """Press the save button, whatever its wording."""
         self.page.get_by_role("button", name="Save").click()
 
-    def restore_oldest(self) -> None:
-        """Restore the oldest version in the history."""
-        self.history.get_by_role("button", name="Restore").last.click()
+    def restore_oldest(self) -> Locator:
+        """Ask to restore the oldest version; return the impact panel its confirmation page shows."""
+        self.history.get_by_role("link", name="Restore").last.click()
+        heading = self.page.get_by_role("heading", name=re.compile("Restore the settings saved on"))
+        expect(heading).to_be_visible()
+        return self.page.get_by_role("complementary", name="Impact on Amazon")
+
+    def confirm_restore(self) -> None:
+        """Confirm the restore on its impact page."""
+        self.page.get_by_role("button", name="Restore these settings").click()
