@@ -331,3 +331,98 @@ def reason_condition(rules: Rules, reason: str) -> ColumnElement[bool]:
     if reason == IN_STOCK:
         return and_(*[~c for c in earlier]) if earlier else literal(True)
     return literal(False)
+
+
+# --- The same rule as a values-only planner (for the sync's million-row loop) ------------------------------
+
+#: What a planner appends for an attribute it does not send (the compact buffers hold ints only).
+NOT_SENT = -1
+
+
+class _Source:
+    """A piece of Python source standing for a value: comparing it with an int yields the comparison's source.
+
+    :func:`outcome_conditions` is evaluated with these in place of ``available`` and ``price_cents``, so the
+    planner's code below is written by the rule itself, just as the SQL ``CASE`` is.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def _compare(self, operator: str, other: object) -> _Source:
+        if isinstance(other, bool) or not isinstance(other, int):
+            raise TypeError(f"the rule compares with ints only, not {other!r}")
+        return _Source(f"{self.text} {operator} {other}")
+
+    def __lt__(self, other: object) -> _Source:
+        return self._compare("<", other)
+
+    def __le__(self, other: object) -> _Source:
+        return self._compare("<=", other)
+
+    def __gt__(self, other: object) -> _Source:
+        return self._compare(">", other)
+
+    def __ge__(self, other: object) -> _Source:
+        return self._compare(">=", other)
+
+
+def _source_of(value: Any) -> str:
+    if isinstance(value, _Source):
+        return value.text
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"a quantity must be an int or the stock, not {value!r}")
+    return str(value)
+
+
+#: A values-only planner: ``planner(rows, skus, values)`` reads ``(sku, available, price_cents,
+#: last_quantity, last_price_cents)`` rows and, for each SKU with something to send, appends the SKU to
+#: ``skus[priority]`` and ``(quantity, price_cents)`` (``NOT_SENT`` for an attribute left out) to
+#: ``values[priority]``.
+Planner = Any
+
+
+def values_planner(rules: Rules) -> Planner:
+    """Return a planner that does what ``plan_update(decide(...))`` does, with plain values only.
+
+    No ``Decision``, ``Update`` or sentence is built: the sync sends numbers, and a million SKUs make the
+    objects its main cost. The planner's code is generated from :func:`outcome_conditions` and
+    :func:`quantity_for` (the one definition of the rule) and from ``decide``'s and ``plan_update``'s price
+    and priority rules; a property test checks it against them on random rows.
+    """
+    available, price = _Source("available"), _Source("price_cents")
+    send_price = not rules.disable_pricing
+    lines = [
+        "def planner(rows, skus, values):",
+        "    for sku, available, price_cents, last_quantity, last_price in rows:",
+        "        if available < 0:",
+        "            available = 0",
+    ]
+    branches = [(reason, _source_of(condition)) for reason, condition in
+                outcome_conditions(rules, available, price)]
+    branches.append((IN_STOCK, "True"))
+    for index, (reason, condition) in enumerate(branches):
+        keyword = "if" if index == 0 else "elif"
+        lines.append(f"        {keyword} {condition}:")
+        lines.append(f"            quantity = {_source_of(quantity_for(reason, available, rules))}")
+        # decide(): below the threshold there is no price; $0.00 is never sent; plan_update(): only a change.
+        listed = reason != BELOW_PRICE_THRESHOLD
+        price_test = "price_cents > 0 and price_cents != last_price" if listed and send_price else "False"
+        lines.append(f"            price = price_cents if {price_test} else {NOT_SENT}")
+    lines += [
+        "        if quantity != last_quantity:",
+        "            if quantity == 0:",
+        f"                priority = {PRIORITY_STOCK_OUT}",
+        "            elif last_quantity is not None and quantity < last_quantity:",
+        f"                priority = {PRIORITY_DECREASE}",
+        "            else:",
+        f"                priority = {PRIORITY_INCREASE}",
+        "            skus[priority].append(sku)",
+        "            values[priority].extend((quantity, price))",
+        f"        elif price != {NOT_SENT}:",
+        f"            skus[{PRIORITY_PRICE}].append(sku)",
+        f"            values[{PRIORITY_PRICE}].extend(({NOT_SENT}, price))",
+    ]
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines), f"<values_planner {rules}>", "exec"), namespace)  # noqa: S102
+    return namespace["planner"]

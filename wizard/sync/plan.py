@@ -40,7 +40,7 @@ MAX_BYTES = 10 * 1024 * 1024 - 1
 #: One message of a feed: ``(message_id, sku, quantity, price_cents)``; None leaves the attribute out.
 MessageRow = tuple[int, str, int | None, int | None]
 #: No price: the attribute is left out of the message (stored as -1 in the compact buffers).
-_NONE = -1
+_NONE = r.NOT_SENT
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,16 @@ class ChangeBuffer:
         values.append(_NONE if update.quantity is None else update.quantity)
         values.append(_NONE if update.price_cents is None else update.price_cents)
 
+    @property
+    def skus_by_priority(self) -> dict[int, list[str]]:
+        """Return the SKU lists by priority, for a values-only planner to append to."""
+        return self._skus
+
+    @property
+    def values_by_priority(self) -> dict[int, array[int]]:
+        """Return the ``quantity, price`` pairs by priority (``-1``: not sent), beside the SKU lists."""
+        return self._values
+
     def __len__(self) -> int:
         return sum(len(skus) for skus in self._skus.values())
 
@@ -236,7 +246,8 @@ def plan_changes(session: Session, account_id: int, rules: r.Rules) -> ChangeBuf
     Reads products in id order joined with their ``listing_state``; SKUs with a message in flight are left
     for the next run (a SKU is never in two feeds at once). A SQL pre-filter built from the rules engine's
     own definition (``wizard.rules.quantity_expr``) drops rows that surely did not change; every remaining
-    row is decided by ``decide`` and ``plan_update``, which alone say what to send.
+    row goes through ``wizard.rules.values_planner``, generated from the same rule and checked against
+    ``decide`` and ``plan_update`` by a property test.
     """
     buffer = ChangeBuffer()
     pricing = not rules.disable_pricing
@@ -255,16 +266,12 @@ def plan_changes(session: Session, account_id: int, rules: r.Rules) -> ChangeBuf
         .where(product.account_id == account_id, state.inflight_batch_id.is_(None), maybe_changed)
         .order_by(product.id)
     )
-    decide, plan_update, add = r.decide, r.plan_update, buffer.add
-    for sku, available, price_cents, last_quantity, last_price in driver_rows(session, query):
-        update = plan_update(decide(available, price_cents, rules), last_quantity, last_price,
-                             pricing_disabled=not pricing)
-        if update is not None:
-            add(sku, update)
+    # The values-only planner: what plan_update(decide(...)) says, without building objects per SKU.
+    r.values_planner(rules)(driver_rows(session, query), buffer.skus_by_priority, buffer.values_by_priority)
     for sku, last_quantity in removed_products(session, account_id):
         update = r.removed_product_update(last_quantity)
         if update is not None:
-            add(sku, update)
+            buffer.add(sku, update)
     return buffer
 
 
