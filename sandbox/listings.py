@@ -19,6 +19,7 @@ Patch semantics (FACTS.md §f, §g, §i; developer-docs "Merge a listing" and "M
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import math
@@ -90,13 +91,8 @@ def money(cents: int) -> float:
 
 def asin_for(sku: str) -> str:
     """Return a stable, ASIN-shaped identifier for a SKU (the sandbox has no product catalog)."""
-    digest = int(hashlib.sha1(sku.encode(), usedforsecurity=False).hexdigest(), 16)
-    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    chars = []
-    for _ in range(8):
-        digest, rest = divmod(digest, 36)
-        chars.append(alphabet[rest])
-    return "B0" + "".join(chars)
+    digest = hashlib.sha1(sku.encode(), usedforsecurity=False).digest()
+    return "B0" + base64.b32encode(digest)[:8].decode()
 
 
 def price_cents(value: Any) -> tuple[int | None, str | None]:
@@ -324,8 +320,9 @@ def item_json(sku: str, listing: Listing, included: set[str]) -> dict[str, Any]:
                                    "conditionType": "new_new", "status": status_of(listing),
                                    "createdDate": iso(listing.created_at or listing.updated_at),
                                    "lastUpdatedDate": iso(listing.updated_at or listing.created_at)}
-        if listing.asin:
-            summary["asin"] = listing.asin
+        asin = asin_of(sku, listing)
+        if asin:
+            summary["asin"] = asin
         if listing.item_name:
             summary["itemName"] = listing.item_name
         item["summaries"] = [summary]
@@ -351,9 +348,15 @@ def item_json(sku: str, listing: Listing, included: set[str]) -> dict[str, Any]:
 
 
 def new_listing(sku: str, now: datetime, *, incomplete: bool = False) -> Listing:
-    """Return a listing Amazon just created for ``sku``."""
-    return Listing(created_at=now, updated_at=now, asin=None if incomplete else asin_for(sku),
-                   incomplete=incomplete)
+    """Return a listing Amazon just created for ``sku`` (its ASIN is derived from the SKU when asked)."""
+    return Listing(created_at=now, updated_at=now, incomplete=incomplete)
+
+
+def asin_of(sku: str, listing: Listing) -> str | None:
+    """Return the listing's ASIN: the seeded one, else one derived from the SKU; none when incomplete."""
+    if listing.asin:
+        return listing.asin
+    return None if listing.incomplete else asin_for(sku)
 
 
 def incomplete_issue() -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 from flask import Blueprint, request
 
 from sandbox import get_store
-from sandbox.listings import US_MARKETPLACE, item_json, promote_issues, status_of, write
+from sandbox.listings import US_MARKETPLACE, asin_of, item_json, promote_issues, status_of, write
 from sandbox.sellers import SELLERS
 from sandbox.spapi import _invalid, _not_found, operation, parse_datetime
 from sandbox.store import Listing, Store, utcnow
@@ -86,7 +86,7 @@ def patch_listings_item(seller_id: str, body: dict[str, Any], sellerId: str,  # 
         status = "INVALID" if problems else ("VALID" if preview else "ACCEPTED")
         store.listing_submissions.append((seller_id, sku, "VALIDATION_PREVIEW" if preview else "", status))
         listing = store.listings.get(seller_id, {}).get(sku)
-        asin = listing.asin if listing is not None else None
+        asin = asin_of(sku, listing) if listing is not None else None
     answer: dict[str, Any] = {"sku": sku, "status": status, "submissionId": uuid.uuid4().hex}
     if "issues" in included:
         answer["issues"] = [p.issue() for p in problems]
@@ -161,7 +161,7 @@ def _candidates(store: Store, seller_id: str) -> list[tuple[str, Listing]] | Non
         return [(sku, listings[sku]) for sku in dict.fromkeys(identifiers) if sku in listings]
     if kind == "ASIN":
         wanted = set(identifiers)
-        return [(sku, item) for sku, item in listings.items() if item.asin in wanted]
+        return [(sku, item) for sku, item in listings.items() if asin_of(sku, item) in wanted]
     return []  # the sandbox has no EAN, UPC … : nothing matches
 
 

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, request
 
 from sandbox import get_store
-from sandbox.listings import asin_for, dollars, promote_issues, status_of
+from sandbox.listings import asin_of, dollars, promote_issues, status_of
 from sandbox.sellers import SELLERS
 from sandbox.spapi import _invalid, _not_found, operation, parse_datetime, presign
 from sandbox.store import Document, Listing, Report, Store, utcnow
@@ -47,15 +47,20 @@ PACIFIC = ZoneInfo("America/Los_Angeles")
 _CLEAN = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 
 
-def _open_date(moment: datetime | None) -> str:
+def _open_date(moment: datetime | None, cache: dict[datetime, str] | None = None) -> str:
     if moment is None:
         return ""
-    return moment.astimezone(PACIFIC).strftime("%Y-%m-%d %H:%M:%S %Z")  # "2026-11-29 22:37:31 PST"
+    if cache is not None and moment in cache:
+        return cache[moment]
+    text = moment.astimezone(PACIFIC).strftime("%Y-%m-%d %H:%M:%S %Z")  # "2026-11-29 22:37:31 PST"
+    if cache is not None and len(cache) < 100_000:
+        cache[moment] = text
+    return text
 
 
-def report_row(sku: str, listing: Listing) -> str:
+def report_row(sku: str, listing: Listing, dates: dict[datetime, str] | None = None) -> str:
     """Return one line of the flat file for a listing."""
-    asin = listing.asin or ("" if listing.incomplete else asin_for(sku))
+    asin = asin_of(sku, listing) or ""
     if listing.incomplete:
         status = "Incomplete"
     else:
@@ -64,7 +69,8 @@ def report_row(sku: str, listing: Listing) -> str:
     values = (
         (listing.item_name or "").translate(_CLEAN), "", "1130" + listing_id, sku.translate(_CLEAN),
         "" if listing.price_cents is None else dollars(listing.price_cents),
-        "" if listing.quantity is None else str(listing.quantity), _open_date(listing.created_at), "", "y",
+        "" if listing.quantity is None else str(listing.quantity), _open_date(listing.created_at, dates),
+        "", "y",
         "1" if asin else "", "", "", "11", "", "", "", asin, "", "", "", "", "", asin, "", "", "0", "DEFAULT",
         "Migrated Template", status,
     )
@@ -77,6 +83,7 @@ def write_report(store: Store, report: Report, generation: int) -> None:
         skus = list(store.listings.get(report.seller_id, {}))
     handle, path = tempfile.mkstemp(prefix=f"sandbox-report-{report.id}-", suffix=".txt.gz")
     rows = 0
+    dates: dict[datetime, str] = {}  # open-date strings: bulk-seeded listings share a few timestamps
     with os.fdopen(handle, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as out:
         out.write(("\t".join(COLUMNS) + "\n").encode())
         for start in range(0, len(skus), CHUNK):
@@ -84,7 +91,7 @@ def write_report(store: Store, report: Report, generation: int) -> None:
                 if store.generation != generation:
                     break
                 listings = store.listings.get(report.seller_id, {})
-                lines = [report_row(sku, item) for sku in skus[start:start + CHUNK]
+                lines = [report_row(sku, item, dates) for sku in skus[start:start + CHUNK]
                          if (item := listings.get(sku)) is not None]
             rows += len(lines)
             out.write("".join(lines).encode("utf-8"))

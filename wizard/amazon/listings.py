@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from wizard.amazon.client import US_MARKETPLACE_ID, quote_sku
+from wizard.amazon.errors import AmazonRequestError
 
 if TYPE_CHECKING:
     from wizard.amazon.client import AmazonClient, SellerAuth
@@ -207,8 +208,6 @@ class ListingsApi:
                  included: Sequence[str] = ("summaries", "attributes", "issues", "offers",
                                             "fulfillmentAvailability")) -> ListingItem | None:
         """Return one listing (``getListingsItem``), or None when Amazon has no listing for the SKU."""
-        from wizard.amazon.errors import AmazonRequestError
-
         try:
             body = self.client.call(seller, "getListingsItem", "GET",
                                     f"{ITEMS}/{seller.selling_partner_id}/{quote_sku(sku)}",
