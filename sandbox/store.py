@@ -424,8 +424,17 @@ def _listing_json(item: Listing) -> dict[str, Any]:
     price = None if item.price_cents is None else f"{item.price_cents // 100}.{item.price_cents % 100:02d}"
     return {"quantity": item.quantity, "price": price, "updated_at": iso(item.updated_at),
             "feed_id": item.feed_id, "created_at": iso(item.created_at),
-            "offer": dict(item.offer_extra or {}), "issues": list(item.issues or []),
-            "incomplete": item.incomplete, "source": item.source}
+            "offer": dict(item.offer_extra or {}), "sale_price": _schedule_value(item, "discounted_price"),
+            "issues": list(item.issues or []), "incomplete": item.incomplete, "source": item.source}
+
+
+def _schedule_value(item: Listing, sub: str) -> str | None:
+    """Return an offer sub-attribute's first price as a 2-decimal string (for the overview pages)."""
+    try:
+        value = (item.offer_extra or {})[sub][0]["schedule"][0]["value_with_tax"]
+        return f"{Decimal(str(value)):.2f}"
+    except (KeyError, IndexError, TypeError, ArithmeticError):
+        return None
 
 
 def _newest_first(entry: tuple[str, Listing]) -> tuple[float, str]:

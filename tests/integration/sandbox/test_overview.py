@@ -84,3 +84,18 @@ def test_seller_listings_paginate_by_50_and_keep_the_search(amazon: Amazon) -> N
 
 def test_seller_listings_of_an_unknown_seller_is_not_found(sandbox: SandboxControl) -> None:
     assert requests.get(sandbox.url + "/_sandbox/sellers/NOPE/listings", timeout=10).status_code == 404
+
+
+def test_seller_listings_show_sale_prices_who_changed_them_and_issues(sandbox: SandboxControl,
+                                                                     amazon: Amazon) -> None:
+    sandbox.seed_listings(SELLER, [
+        {"sku": "SEEDED-1", "quantity": 3, "price": "19.99", "discounted_price": "14.99"},
+        {"sku": "EDITED-2", "quantity": 3, "price": "9.99",
+         "issues": [{"code": "8541", "message": "Price alert", "severity": "ERROR", "categories": []}]},
+    ])
+    sandbox.external_edit(SELLER, "EDITED-2", quantity=1)
+    html = _page(amazon, f"/_sandbox/sellers/{SELLER}/listings").text
+    seeded = html[html.index("SEEDED-1"):]
+    edited = html[html.index("EDITED-2"):html.index("SEEDED-1")]
+    assert "$14.99" in seeded and "seeded" in seeded
+    assert "outside Ecommerce" in edited and "<code>8541</code> ERROR" in edited
