@@ -254,3 +254,18 @@ def test_get_listings_item_answers_404_for_an_unknown_sku(sandbox: SandboxContro
     assert found.status_code == 200 and found.json()["sku"] == "A/B 1"
     assert found.json()["attributes"]["fulfillment_availability"][0]["quantity"] == 7
     assert missing.status_code == 404 and missing.json()["errors"][0]["code"] == "NotFound"
+
+
+def test_status_and_created_filters(sandbox: SandboxControl, amazon: Amazon, token: str) -> None:
+    sandbox.seed_listings(SELLER, [
+        {"sku": "IN-STOCK", "quantity": 2, "price": "5.00", "created_at": "2026-10-01T00:00:00Z"},
+        {"sku": "SOLD-OUT", "quantity": 0, "price": "5.00", "created_at": "2026-11-01T00:00:00Z"},
+        {"sku": "NO-PRICE", "quantity": 4, "created_at": "2026-11-02T00:00:00Z"},
+    ])
+    buyable = _search(amazon, token, withStatus="BUYABLE")
+    not_buyable = _search(amazon, token, withoutStatus="BUYABLE", sortBy="sku", sortOrder="ASC")
+    recent = _search(amazon, token, createdAfter="2026-10-15T00:00:00Z", sortBy="createdDate",
+                     sortOrder="ASC")
+    assert [i["sku"] for i in buyable["items"]] == ["IN-STOCK"]
+    assert [i["sku"] for i in not_buyable["items"]] == ["NO-PRICE", "SOLD-OUT"]
+    assert [i["sku"] for i in recent["items"]] == ["SOLD-OUT", "NO-PRICE"]
