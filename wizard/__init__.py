@@ -11,6 +11,7 @@ from wizard import config as config_module
 from wizard import db
 from wizard.extensions import csrf, htmx
 from wizard.security import PUBLIC, Refused, access_level, can_manage, current_user
+from wizard.text import plural
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -43,6 +44,7 @@ def _configure_flask(app: Flask) -> None:
         PREFERRED_URL_SCHEME="https" if app.config["SESSION_COOKIE_SECURE"] else "http",
     )
     app.jinja_env.undefined = __import__("jinja2").StrictUndefined
+    app.jinja_env.globals["plural"] = plural
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -187,3 +187,68 @@ def test_a_feed_amazon_keeps_for_hours_is_explained_to_the_merchant_and_flagged_
                for r in caplog.records)
     assert "has not finished processing a feed after 12 hours" in client.get("/sync/").get_data(as_text=True)
     sandbox.processing(paused=False)
+
+
+def _pause_for_reauthorization(db: Session, account_id: int) -> None:
+    from sqlmodel import select
+
+    from wizard.models import Connection, ConnectionStatus
+
+    connection = db.exec(select(Connection).where(Connection.account_id == account_id)).one()
+    connection.status = ConnectionStatus.NEEDS_REAUTHORIZATION
+    db.add(connection)
+    db.commit()
+
+
+def test_while_paused_for_reauthorization_sync_now_says_reauthorize_and_offers_the_button(
+        client: FlaskClient, signed_in_as, seller: Seller, db: Session, redis_url: str) -> None:
+    _pause_for_reauthorization(db, seller.account_id)
+    signed_in_as("manager")
+    token = csrf_token(client, "/sync/")
+
+    page = client.get("/sync/").get_data(as_text=True)
+    response = client.post("/sync/now", data={"csrf_token": token})
+
+    head = page.split('<section class="card"', 1)[0]
+    assert "Re-authorize to resume syncing." in head
+    assert 'action="/settings/integrations/amazon/reauthorize"' in head and ">Re-authorize</button>" in head
+    assert "Finish the Amazon setup" not in page
+    assert response.status_code == 302
+    assert "Re-authorize to resume syncing" in client.get("/sync/").get_data(as_text=True)
+    assert Redis.from_url(redis_url).llen("rq:queue:sync") == 0
+
+
+def test_sync_now_during_a_running_sync_says_one_is_already_running_and_starts_nothing(
+        client: FlaskClient, signed_in_as, seller: Seller, db: Session, redis_url: str) -> None:
+    from sqlmodel import select
+
+    from wizard.models.sync import RunStatus, SyncRun
+
+    db.add(SyncRun(account_id=seller.account_id, status=RunStatus.SUBMITTING))
+    db.commit()
+    signed_in_as("manager")
+    token = csrf_token(client, "/sync/")
+
+    client.post("/sync/now", data={"csrf_token": token})
+
+    page = client.get("/sync/").get_data(as_text=True)
+    assert "A sync is already running" in page and "Sync started" not in page
+    assert Redis.from_url(redis_url).llen("rq:queue:sync") == 0
+    assert len(db.exec(select(SyncRun).where(SyncRun.account_id == seller.account_id)).all()) == 1
+
+
+def test_the_sync_page_counts_in_words_that_agree_with_the_numbers(
+        app_config: dict[str, object], seller: Seller, merchant, db: Session, redis_url: str) -> None:
+    from tests.conftest import sign_in
+    from wizard import create_app
+
+    add_products(db, seller.account_id, 1)
+    run_sync(redis_url, seller.account_id)
+    client = create_app({**app_config, "SYNC_INTERVAL": 60}).test_client()
+    sign_in(client, merchant.user("manager"))
+
+    html = client.get("/sync/").get_data(as_text=True)
+
+    assert "every 1 minute," in html and "1 minutes" not in html
+    assert "1 update<" in html and "1 updates" not in html
+    assert "Done: 1 accepted, 0 rejected, in 1 feed." in html

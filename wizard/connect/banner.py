@@ -9,6 +9,7 @@ from sqlmodel import select
 from wizard.db import get_session
 from wizard.models import Connection, ConnectionStatus
 from wizard.security import can_manage, current_user
+from wizard.text import plural
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def connection_banner() -> Banner | None:
                       f"seller account. {TOKEN_EXPIRED.what_to_do}{ask}")
     if connection.status == ConnectionStatus.CONNECTED and connection.reauthorization_due_soon():
         days = max(connection.days_left() or 0, 0)
-        return Banner("warning", f"Re-authorize Amazon within {days} day{'' if days == 1 else 's'}",
+        return Banner("warning", f"Re-authorize Amazon within {plural(days, 'day')}",
                       "Amazon requires sellers to renew an app's authorization every 365 days. Re-authorize "
                       f"now to keep updates flowing; your settings will be preserved.{ask}")
     return None

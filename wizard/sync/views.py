@@ -31,10 +31,14 @@ from wizard.models.sync import (
 )
 from wizard.rendering import render_page
 from wizard.security import current_account, manage, signed_in
+from wizard.text import plural
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
 
 HISTORY_LENGTH = 20
+#: What "Sync now" answers while Amazon needs a re-authorization (the page shows the button beside it).
+REAUTHORIZE_TO_SYNC = ("Re-authorize to resume syncing: Amazon no longer accepts Ecommerce's access to your "
+                       "seller account. Your settings are preserved, and the next sync catches up.")
 
 #: Plain-language help for Amazon's issue codes and our own, shown next to a rejected SKU.
 TIPS: dict[str, str] = {
@@ -123,13 +127,13 @@ class Progress:
             return "Amazon was already up to date: nothing to send."
         if run.status == RunStatus.DONE:
             return (f"Done: {run.accepted_count:,} accepted, {run.rejected_count:,} rejected, "
-                    f"in {run.batches_total} feed{'s' if run.batches_total != 1 else ''}.")
+                    f"in {plural(run.batches_total, 'feed')}.")
         if run.status == RunStatus.STOPPED:
             return "Stopped. " + (run.error or "")
         if run.status == RunStatus.FAILED:
             return "Failed. " + (run.error or "")
-        return (f"{run.changed_count:,} updates in {run.batches_total} feed"
-                f"{'s' if run.batches_total != 1 else ''}: {run.batches_submitted} sent to Amazon, "
+        return (f"{plural(run.changed_count, 'update')} in {plural(run.batches_total, 'feed')}: "
+                f"{run.batches_submitted} sent to Amazon, "
                 f"{run.batches_processed} processed.")
 
 
@@ -219,6 +223,7 @@ def _page_context() -> dict[str, Any]:
         "interval_minutes": int(current_app.config["SYNC_INTERVAL"]) // 60,
         "setup_complete": setup_complete,
         "can_sync": connected and setup_complete,
+        "paused": connection is not None and connection.status == ConnectionStatus.NEEDS_REAUTHORIZATION,
     }
 
 
@@ -250,19 +255,25 @@ def sync_now() -> Response:
     account = current_account()
     assert account.id is not None
     connection = get_session().exec(select(Connection).where(Connection.account_id == account.id)).first()
+    if connection is not None and connection.status == ConnectionStatus.NEEDS_REAUTHORIZATION:
+        flash(REAUTHORIZE_TO_SYNC, "danger")
+        return redirect(url_for("sync.index"))
     if connection is None or connection.status != ConnectionStatus.CONNECTED:
-        flash("Connect or re-authorize your Amazon account first: there is nowhere to send updates yet.",
-              "danger")
+        flash("Connect your Amazon account first: there is nowhere to send updates yet.", "danger")
         return redirect(url_for("sync.index"))
     session = get_session()
     if not ready_to_sync(facts_for(session, account)):
         flash(SETUP_INCOMPLETE, "danger")
         return redirect(url_for("sync.index"))
     if session.exec(select(SyncRun).where(SyncRun.account_id == account.id,
-                                          col(SyncRun.status).in_(ACTIVE_RUN_STATUSES))).first() is None:
-        # Recorded now, so the page shows it (and polls) before a worker picks the job up.
-        session.add(SyncRun(account_id=account.id, trigger=SyncTrigger.MANUAL, status=RunStatus.QUEUED))
-        session.commit()
+                                          col(SyncRun.status).in_(ACTIVE_RUN_STATUSES))).first() is not None:
+        # The running sync already sends everything that changed; a second one would send nothing new.
+        flash("A sync is already running. Its progress shows below; changes made since it started go in the "
+              "next one.", "info")
+        return redirect(url_for("sync.index"))
+    # Recorded now, so the page shows it (and polls) before a worker picks the job up.
+    session.add(SyncRun(account_id=account.id, trigger=SyncTrigger.MANUAL, status=RunStatus.QUEUED))
+    session.commit()
     redis = redis_connection(current_app.config["REDIS_URL"])
     try:
         enqueue_sync(account.id, "manual", connection=redis)
