@@ -1,12 +1,16 @@
 """``rq cron`` configuration: ``rq cron jobs/cron_config.py --url $REDIS_URL``.
 
-One interval job, every ``SYNC_INTERVAL`` seconds (default 900), enqueues a sync for every connected account.
-``rq cron`` also enqueues it at once when it starts, so a fresh ``make run`` syncs within a minute.
+Two interval jobs: every ``SYNC_INTERVAL`` seconds (default 900) a sync for every connected account, and every
+``RECONCILE_INTERVAL`` seconds (default 900) a read of Amazon's listings (a full one when due, daily by
+``RECONCILE_FULL_INTERVAL``, otherwise an incremental one). ``rq cron`` also enqueues both at once when it
+starts, so a fresh ``make run`` reads Amazon and syncs within a minute.
 """
 
 from __future__ import annotations
 
-from jobs.queue import register_cron
+from jobs.queue import register_cron, register_reconcile_cron
 from wizard.config import from_environment
 
-register_cron(int(from_environment()["SYNC_INTERVAL"]))
+_config = from_environment()
+register_cron(int(_config["SYNC_INTERVAL"]))
+register_reconcile_cron(int(_config["RECONCILE_INTERVAL"]))

@@ -173,3 +173,43 @@ def stop_workers(connection: Redis) -> list[str]:
         send_kill_horse_command(connection, name)
         send_shutdown_command(connection, name)
     return names
+
+
+# ---- the reconcile (issue 10): reading Amazon's listings back ------------------------------------------
+
+#: Its own queue, listed after ``sync`` by every worker, so a sweep never delays a sync waiting for a worker.
+RECONCILE_QUEUE = "reconcile"
+RECONCILE_JOB = "jobs.reconcile.reconcile_account"
+#: A full sweep parses a million-row report in well under this; waits for Amazon are re-enqueued, not held.
+RECONCILE_JOB_TIMEOUT = 3600
+
+
+def reconcile_queue(connection: Redis) -> Queue:
+    """Return the queue the reconcile jobs run on."""
+    return Queue(RECONCILE_QUEUE, connection=connection)
+
+
+def enqueue_reconcile(account_id: int, kind: str, *, connection: Redis, delay: float | None = None,
+                      skus: list[str] | None = None) -> Job:
+    """Enqueue a reconcile step of ``kind`` (full, incremental, targeted) for ``account_id``."""
+    queue = reconcile_queue(connection)
+    options: dict[str, Any] = {"job_timeout": RECONCILE_JOB_TIMEOUT, "result_ttl": 3600,
+                               "failure_ttl": 7 * 86400,
+                               "description": f"reconcile account {account_id} ({kind})"}
+    if delay:
+        return queue.enqueue_in(timedelta(seconds=delay), RECONCILE_JOB, account_id, kind, skus, **options)
+    return queue.enqueue(RECONCILE_JOB, account_id, kind, skus, **options)
+
+
+def register_reconcile_cron(interval: int) -> None:
+    """Register the interval job enqueueing each connected account's reconcile (from ``cron_config.py``)."""
+    from jobs.reconcile import enqueue_all_reconciles
+
+    rq_cron.register(enqueue_all_reconciles, RECONCILE_QUEUE, interval=interval, job_timeout=300,
+                     result_ttl=3600, name="reconcile-all-accounts")
+
+
+def run_reconcile_burst(connection: Redis, *, with_scheduler: bool = False) -> bool:
+    """Work the sync and reconcile queues (sync first) until both are empty in this process (tests)."""
+    worker = SimpleWorker([sync_queue(connection), reconcile_queue(connection)], connection=connection)
+    return bool(worker.work(burst=True, with_scheduler=with_scheduler))

@@ -29,6 +29,7 @@ from wizard.amazon.client import US_MARKETPLACE_ID
 from wizard.db import table_of
 from wizard.models.catalog import Product
 from wizard.models.sync import ListingState
+from wizard.reconcile import gate
 from wizard.rules import quantity_expr
 
 FEED_TYPE = "JSON_LISTINGS_FEED"
@@ -240,31 +241,38 @@ def _close(head: str, rows: list[MessageRow], messages: list[str]) -> PlannedBat
 CHUNK = 10_000
 
 
-def plan_changes(session: Session, account_id: int, rules: r.Rules) -> ChangeBuffer:
+def plan_changes(session: Session, account_id: int, rules: r.Rules, *,
+                 only_on_amazon: bool = False) -> ChangeBuffer:
     """Return every SKU whose quantity or price must be sent, in send order.
 
-    Reads products in id order joined with their ``listing_state``; SKUs with a message in flight are left
-    for the next run (a SKU is never in two feeds at once). A SQL pre-filter built from the rules engine's
-    own definition (``wizard.rules.quantity_expr``) drops rows that surely did not change; every remaining
-    row goes through ``wizard.rules.values_planner``, generated from the same rule and checked against
-    ``decide`` and ``plan_update`` by a property test.
+    Reads products in id order joined with their ``listing_state`` and what Amazon showed
+    (``amazon_listing``); SKUs with a message in flight are left for the next run (a SKU is never in two
+    feeds at once). The decision is compared with what Amazon shows as far as we know
+    (:func:`wizard.reconcile.gate.last_known_quantity`): what it last accepted from us, or its own value when
+    a read found it changed elsewhere since, so drift is corrected. With ``only_on_amazon`` a SKU is sent only
+    when a sweep or a look-up saw its listing on Amazon (issue 10 §3). A SQL pre-filter built from the rules
+    engine's own definition (``wizard.rules.quantity_expr``) drops rows that surely did not change; every
+    remaining row goes through ``wizard.rules.values_planner``, generated from the same rule and checked
+    against ``decide`` and ``plan_update`` by a property test.
     """
     buffer = ChangeBuffer()
     pricing = not rules.disable_pricing
     state = table_of(ListingState).c
     product = table_of(Product).c
+    last_quantity_expr, last_price_expr = gate.last_known_quantity(), gate.last_known_price()
     expected = quantity_expr(rules, product.available, product.price_cents)
-    maybe_changed = or_(state.accepted_quantity.is_(None), state.accepted_quantity != expected)
+    maybe_changed = or_(last_quantity_expr.is_(None), last_quantity_expr != expected)
     if pricing:
-        maybe_changed = or_(maybe_changed, state.accepted_price_cents.is_(None),
-                            state.accepted_price_cents != product.price_cents)
+        maybe_changed = or_(maybe_changed, last_price_expr.is_(None), last_price_expr != product.price_cents)
+    joined = gate.join_listing(table_of(Product).outerjoin(
+        table_of(ListingState), and_(state.account_id == product.account_id, state.sku == product.sku)),
+        product.account_id, product.sku)
+    conditions = [product.account_id == account_id, state.inflight_batch_id.is_(None), maybe_changed]
+    if only_on_amazon:
+        conditions.append(gate.LISTING.c.on_amazon.is_(True))
     query = (
-        select(product.sku, product.available, product.price_cents,
-               state.accepted_quantity, state.accepted_price_cents)
-        .select_from(table_of(Product).outerjoin(
-            table_of(ListingState), and_(state.account_id == product.account_id, state.sku == product.sku)))
-        .where(product.account_id == account_id, state.inflight_batch_id.is_(None), maybe_changed)
-        .order_by(product.id)
+        select(product.sku, product.available, product.price_cents, last_quantity_expr, last_price_expr)
+        .select_from(joined).where(*conditions).order_by(product.id)
     )
     # The values-only planner: what plan_update(decide(...)) says, without building objects per SKU.
     r.values_planner(rules)(driver_rows(session, query), buffer.skus_by_priority, buffer.values_by_priority)
@@ -272,6 +280,12 @@ def plan_changes(session: Session, account_id: int, rules: r.Rules) -> ChangeBuf
         update = r.removed_product_update(last_quantity)
         if update is not None:
             buffer.add(sku, update)
+    for sku, amazon_quantity in gate.zero_requested(session, account_id):
+        # The merchant confirmed "Set these to 0 on Amazon" for these Amazon-only SKUs.
+        shown = "no quantity" if amazon_quantity is None else amazon_quantity
+        buffer.add(sku, r.Update(quantity=0, price_cents=None, reason=r.REMOVED_FROM_CATALOG,
+                                 explanation=f"Not in the catalog; you asked to set it to 0 (Amazon showed "
+                                             f"{shown})", priority=r.PRIORITY_STOCK_OUT))
     return buffer
 
 

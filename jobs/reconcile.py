@@ -1,0 +1,85 @@
+"""The reconcile jobs: thin wrappers that read the configuration and run :mod:`wizard.reconcile.runner`.
+
+One reconcile job per account at a time (its own Redis lock, apart from the sync's, so reading Amazon never
+blocks sending to it). A step with more to do later (a report Amazon is still preparing) re-enqueues itself
+with a delay instead of holding a worker. When an account's first full sweep finishes, its first sync is
+enqueued (issue 10 §3: the first sync of an account starts after its first full sweep).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from jobs.queue import enqueue_reconcile, enqueue_sync, redis_connection
+from jobs.sync import AccountLock
+from wizard.config import from_environment
+from wizard.connect.steps import facts_for, ready_to_sync
+from wizard.db import session_scope
+from wizard.models import Account, Connection, ConnectionStatus
+from wizard.models.reconcile import SweepKind
+from wizard.models.sync import SyncRun
+from wizard.reconcile.runner import due_kind, run_sweep
+
+log = logging.getLogger(__name__)
+
+
+def reconcile_account(account_id: int, kind: str = "", skus: list[str] | None = None) -> str:
+    """Run (or resume) one reconcile step for an account; ``kind`` empty means whichever is due."""
+    config = from_environment()
+    redis = redis_connection(config["REDIS_URL"])
+    try:
+        if not kind:
+            with session_scope(config["DATABASE_URL"]) as session:
+                kind = due_kind(config, session, account_id).value
+        lock = AccountLock(redis, account_id, ttl=int(config["SYNC_LOCK_TTL"]))
+        lock.key = f"reconcile:lock:{account_id}"
+        if not lock.acquire():
+            log.info("account %s: a reconcile is already running; this one is skipped", account_id)
+            return "busy"
+        try:
+            with lock.keep_alive():
+                outcome = run_sweep(config, redis, account_id, kind, skus)
+        finally:
+            lock.release()
+        if outcome.follow_up_in is not None:
+            enqueue_reconcile(account_id, kind, connection=redis, delay=max(1.0, outcome.follow_up_in),
+                              skus=skus)
+        elif outcome.status == "needs_full":
+            enqueue_reconcile(account_id, SweepKind.FULL.value, connection=redis)
+        elif kind == SweepKind.FULL.value and outcome.status == "done" and _never_synced(config, account_id):
+            enqueue_sync(account_id, "cron", connection=redis)
+        return outcome.status
+    finally:
+        redis.close()
+
+
+def _never_synced(config: dict[str, object], account_id: int) -> bool:
+    with session_scope(str(config["DATABASE_URL"])) as session:
+        return session.scalar(select(col(SyncRun.id)).where(col(SyncRun.account_id) == account_id)
+                              .limit(1)) is None
+
+
+def enqueue_all_reconciles() -> int:
+    """Enqueue a reconcile of every connected account ready to sync (the ``rq cron`` job); return how many."""
+    config = from_environment()
+    with session_scope(config["DATABASE_URL"]) as session:
+        accounts = session.scalars(
+            select(Account).join(Connection, col(Connection.account_id) == col(Account.id)).where(
+                col(Connection.status) == ConnectionStatus.CONNECTED,
+                col(Connection.refresh_token_encrypted).is_not(None),
+                col(Connection.selling_partner_id).is_not(None)).order_by(col(Account.id))).all()
+        account_ids = [account.id for account in accounts
+                       if account.id is not None and ready_to_sync(facts_for(session, account))]
+    redis = redis_connection(config["REDIS_URL"])
+    try:
+        for account_id in account_ids:
+            enqueue_reconcile(account_id, "", connection=redis)
+    finally:
+        redis.close()
+    return len(account_ids)
+
+
+__all__ = ["enqueue_all_reconciles", "reconcile_account"]
