@@ -190,15 +190,47 @@ def reconcile_queue(connection: Redis) -> Queue:
 
 
 def enqueue_reconcile(account_id: int, kind: str, *, connection: Redis, delay: float | None = None,
-                      skus: list[str] | None = None) -> Job:
+                      skus: list[str] | None = None, follow: bool = False) -> Job:
     """Enqueue a reconcile step of ``kind`` (full, incremental, targeted) for ``account_id``."""
     queue = reconcile_queue(connection)
     options: dict[str, Any] = {"job_timeout": RECONCILE_JOB_TIMEOUT, "result_ttl": 3600,
                                "failure_ttl": 7 * 86400,
                                "description": f"reconcile account {account_id} ({kind})"}
     if delay:
-        return queue.enqueue_in(timedelta(seconds=delay), RECONCILE_JOB, account_id, kind, skus, **options)
-    return queue.enqueue(RECONCILE_JOB, account_id, kind, skus, **options)
+        return queue.enqueue_in(timedelta(seconds=delay), RECONCILE_JOB, account_id, kind, skus, follow,
+                                **options)
+    return queue.enqueue(RECONCILE_JOB, account_id, kind, skus, follow, **options)
+
+
+def _next_key(account_id: int) -> str:
+    return f"reconcile:next:{account_id}"
+
+
+def request_full_sweep(account_id: int, connection: Redis) -> bool:
+    """Enqueue a full read of the account's listings unless one is already on its way; return if enqueued."""
+    if connection.exists(_next_key(account_id)):
+        return False
+    enqueue_reconcile(account_id, "full", connection=connection)
+    return True
+
+
+def schedule_reconcile_follow_up(account_id: int, kind: str, *, connection: Redis, delay: float,
+                                 skus: list[str] | None = None) -> Job:
+    """Enqueue the next step of a running sweep in ``delay`` seconds, and say so to the other enqueuers.
+
+    While the key is set, the scheduler and the sync do not enqueue another reconcile of the account, so a
+    report Amazon prepares for minutes is followed by one chain of jobs, not one more per cron tick.
+    """
+    connection.set(_next_key(account_id), kind, ex=int(delay) + 600)
+    return enqueue_reconcile(account_id, kind, connection=connection, delay=delay, skus=skus, follow=True)
+
+
+def follow_up_pending(account_id: int, connection: Redis, *, taking_over: bool) -> bool:
+    """Return whether a follow-up of the account's sweep is on its way (clearing it when ``taking_over``)."""
+    if taking_over:
+        connection.delete(_next_key(account_id))
+        return False
+    return bool(connection.exists(_next_key(account_id)))
 
 
 def register_reconcile_cron(interval: int) -> None:
@@ -207,9 +239,3 @@ def register_reconcile_cron(interval: int) -> None:
 
     rq_cron.register(enqueue_all_reconciles, RECONCILE_QUEUE, interval=interval, job_timeout=300,
                      result_ttl=3600, name="reconcile-all-accounts")
-
-
-def run_reconcile_burst(connection: Redis, *, with_scheduler: bool = False) -> bool:
-    """Work the sync and reconcile queues (sync first) until both are empty in this process (tests)."""
-    worker = SimpleWorker([sync_queue(connection), reconcile_queue(connection)], connection=connection)
-    return bool(worker.work(burst=True, with_scheduler=with_scheduler))

@@ -13,7 +13,13 @@ import logging
 from sqlalchemy import select
 from sqlmodel import col
 
-from jobs.queue import enqueue_reconcile, enqueue_sync, redis_connection
+from jobs.queue import (
+    enqueue_reconcile,
+    enqueue_sync,
+    follow_up_pending,
+    redis_connection,
+    schedule_reconcile_follow_up,
+)
 from jobs.sync import AccountLock
 from wizard.config import from_environment
 from wizard.connect.steps import facts_for, ready_to_sync
@@ -26,11 +32,18 @@ from wizard.reconcile.runner import due_kind, run_sweep
 log = logging.getLogger(__name__)
 
 
-def reconcile_account(account_id: int, kind: str = "", skus: list[str] | None = None) -> str:
-    """Run (or resume) one reconcile step for an account; ``kind`` empty means whichever is due."""
+def reconcile_account(account_id: int, kind: str = "", skus: list[str] | None = None,
+                      follow: bool = False) -> str:
+    """Run (or resume) one reconcile step for an account; ``kind`` empty means whichever is due.
+
+    ``follow`` marks the next step of a sweep a job scheduled itself; other jobs leave the account alone
+    while such a step is on its way.
+    """
     config = from_environment()
     redis = redis_connection(config["REDIS_URL"])
     try:
+        if follow_up_pending(account_id, redis, taking_over=follow):
+            return "scheduled"
         if not kind:
             with session_scope(config["DATABASE_URL"]) as session:
                 kind = due_kind(config, session, account_id).value
@@ -45,8 +58,8 @@ def reconcile_account(account_id: int, kind: str = "", skus: list[str] | None = 
         finally:
             lock.release()
         if outcome.follow_up_in is not None:
-            enqueue_reconcile(account_id, kind, connection=redis, delay=max(1.0, outcome.follow_up_in),
-                              skus=skus)
+            schedule_reconcile_follow_up(account_id, kind, connection=redis,
+                                         delay=max(1.0, outcome.follow_up_in), skus=skus)
         elif outcome.status == "needs_full":
             enqueue_reconcile(account_id, SweepKind.FULL.value, connection=redis)
         elif kind == SweepKind.FULL.value and outcome.status == "done" and _never_synced(config, account_id):

@@ -31,7 +31,7 @@ from redis import Redis
 from sqlalchemy import func, select, update
 from sqlmodel import col
 
-from jobs.queue import clear_soon_guard, enqueue_sync, redis_connection
+from jobs.queue import clear_soon_guard, enqueue_sync, redis_connection, request_full_sweep
 from wizard.amazon.client import US_MARKETPLACE_ID, AmazonClient, RetryPolicy, SellerAuth, TokenCache
 from wizard.amazon.errors import AmazonError, AmazonRequestError, AmazonUnavailable, AuthorizationRevoked
 from wizard.amazon.feeds import Feed, FeedsApi
@@ -52,6 +52,8 @@ from wizard.models.sync import (
     SyncRun,
     SyncTrigger,
 )
+from wizard.reconcile import gate
+from wizard.reconcile.sweeps import Reconciler
 from wizard.rules import Rules
 from wizard.sync import plan as sync_plan
 
@@ -220,6 +222,7 @@ class Syncer:
         self.poll_max = float(config.get("SYNC_POLL_MAX", 300.0))
         self.poll_inline = float(config.get("SYNC_POLL_INLINE", 120.0))
         self.retry_delay = float(config.get("SYNC_RETRY_DELAY", 60))
+        self.reconcile_first = bool(config.get("RECONCILE_BEFORE_SYNC", True))
 
     # -- entry point
 
@@ -242,6 +245,11 @@ class Syncer:
             if run is None and not self._has_unfinished_batches():
                 if trigger == FOLLOW:
                     return Outcome("nothing_to_follow")
+                if self.reconcile_first and not gate.first_full_sweep_done(session, self.account_id):
+                    # Issue 10 §3: the first sync starts after the first full read of Amazon's listings,
+                    # which enqueues it when done.
+                    request_full_sweep(self.account_id, self.redis)
+                    return Outcome("waiting_for_first_read")
                 run = self._start_run(trigger)
             if run is not None and run.status == RunStatus.QUEUED:
                 self._begin(run)
@@ -366,7 +374,14 @@ class Syncer:
     def _plan(self, run: SyncRun) -> None:
         settings = self.session.get(AmazonSettings, self.account_id)
         rules = Rules.from_settings(settings)
-        changes = sync_plan.plan_changes(self.session, self.account_id, rules)
+        if self.reconcile_first:
+            # New catalog SKUs are looked up (20 a call) before they are ever sent.
+            unchecked = gate.unchecked_skus(self.session, self.account_id)
+            if unchecked:
+                Reconciler(self.config, self.session, self.account_id, self.seller,
+                           self.client).lookup(unchecked)
+        changes = sync_plan.plan_changes(self.session, self.account_id, rules,
+                                         only_on_amazon=self.reconcile_first)
         self.session.commit()
         seq = self.session.scalar(select(func.coalesce(func.max(col(FeedBatch.seq)), 0))
                                   .where(col(FeedBatch.run_id) == run.id)) or 0

@@ -21,6 +21,7 @@ pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.live",
     "tests.fixtures.worker",
+    "tests.fixtures.reconcile",
 ]
 
 PASSWORD = "correct-horse-battery"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from redis import Redis
 from sqlmodel import Session, select
 
@@ -17,17 +16,6 @@ from wizard.config import from_environment
 from wizard.models.reconcile import AmazonListing, ReconcileSweep
 from wizard.reconcile.runner import run_sweep
 from wizard.reconcile.sweeps import SweepOutcome
-
-FAST_RECONCILE = {"RECONCILE_POLL_INITIAL": "0.02", "RECONCILE_POLL_MAX": "0.2",
-                  "RECONCILE_SAFETY_MARGIN": "60"}
-
-
-@pytest.fixture
-def reconcile_env(sync_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The jobs' environment with fast report polling."""
-    for key, value in FAST_RECONCILE.items():
-        monkeypatch.setenv(key, value)
-    return {**sync_env, **FAST_RECONCILE}
 
 
 def sweep(kind: str, account_id: int, skus: list[str] | None = None) -> SweepOutcome:
