@@ -35,8 +35,8 @@ typecheck: setup
 	$(BIN)/mypy wizard jobs sandbox
 
 bench: setup
-	$(BIN)/python bench/bench_settings_catalog.py
-	$(BIN)/python bench/bench_sync.py
+	APP_ENV=development $(BIN)/python bench/bench_settings_catalog.py
+	APP_ENV=development $(BIN)/python bench/bench_sync.py
 
 bench-web: setup ## Web pages' p95 against a bare Flask hello-world (gunicorn, ab -c 8): make bench-web ARGS=--million
 	command -v ab >/dev/null 2>&1 || bin/install-test-deps

@@ -138,7 +138,8 @@ def bench_catalog_page(url: str, products: int, runs: int) -> bool:
             )
             session.commit()
         user_id = session.exec(__import__("sqlmodel").select(User.id)).first()
-    app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False})
+    app = create_app({"TESTING": True, "APP_ENV": "development", "DATABASE_URL": url, "SECRET_KEY": "bench",
+                      "WTF_CSRF_ENABLED": False})
     client = app.test_client()
     with client.session_transaction() as flask_session:
         flask_session["user_id"] = user_id

@@ -215,6 +215,7 @@ def main() -> None:
                         help="skip the 100,000 SKUs against the sandbox")
     args = parser.parse_args()
     os.environ.setdefault("AMAZON_MODELS_DIR", str(models_dir()))
+    os.environ.setdefault("APP_ENV", "development")  # the benchmark's processes use the development secrets
     workdir = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     database_url = f"sqlite:///{workdir / 'bench.sqlite'}"
     started = time.perf_counter()

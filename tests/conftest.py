@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,10 @@ from wizard import create_app
 from wizard.accounts.service import create_user
 from wizard.db import engine_for
 from wizard.models import Account, Role, User
+
+# Every process the tests start (app, rq workers, cron) inherits this: the development secrets are allowed
+# only when APP_ENV says so explicitly.
+os.environ["APP_ENV"] = "test"
 
 pytest_plugins = [
     "tests.fixtures.services",

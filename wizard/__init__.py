@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from wizard import config as config_module
 from wizard import db
@@ -17,7 +19,7 @@ from wizard.text import plural
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create the web app: defaults, then the environment, then ``test_config``."""
     app = Flask(__name__)
-    app.config.from_mapping(config_module.from_environment())
+    app.config.from_mapping(config_module.from_environment(check=False))
     app.config.from_prefixed_env()
     if test_config:
         app.config.update(test_config)
@@ -42,7 +44,12 @@ def _configure_flask(app: Flask) -> None:
         SESSION_COOKIE_SAMESITE="Lax",  # Lax, so the OAuth callback (a top-level GET from Amazon) signs in
         SESSION_COOKIE_SECURE=bool(app.config["SESSION_COOKIE_SECURE"]),
         PREFERRED_URL_SCHEME="https" if app.config["SESSION_COOKIE_SECURE"] else "http",
+        # The cookie's signature expires with it too; security.current_user also ends a session this old.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=int(app.config["SESSION_LIFETIME_HOURS"])),
     )
+    if proxies := int(app.config["TRUSTED_PROXIES"]):
+        # Behind a load balancer the client's address is in X-Forwarded-For: the sign-in throttle needs it.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     app.jinja_env.undefined = __import__("jinja2").StrictUndefined
     app.jinja_env.globals["plural"] = plural
 

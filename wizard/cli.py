@@ -12,6 +12,7 @@ from wizard.db import session_scope
 def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(create_account)
+    app.cli.add_command(set_password)
     app.cli.add_command(demo_data)
     app.cli.add_command(db_upgrade)
     app.cli.add_command(rotate_token_keys)
@@ -33,6 +34,25 @@ def create_account(name: str, admin_email: str, admin_name: str, admin_password:
         except AccountError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"Created account {account.name!r} (id {account.id}) with admin {admin_email}.")
+
+
+@click.command("set-password")
+@click.option("--email", required=True, help="The user's email address.")
+@click.password_option("--password")
+def set_password(email: str, password: str) -> None:
+    """Set a user's password and sign them out everywhere (for a lost password or a stolen session)."""
+    from wizard.accounts.service import AccountError, change_password
+    from wizard.models import User
+
+    with session_scope(current_app.config["DATABASE_URL"]) as session:
+        user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+        if user is None:
+            raise click.ClickException(f"No user has the email {email}.")
+        try:
+            change_password(session, user, password)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Set the password of {user.email}; every session they had is signed out.")
 
 
 @click.command("demo-data")

@@ -7,9 +7,18 @@ published concepts, so the same build can point at Amazon, at our sandbox, or at
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Mapping
 from typing import Any
 
-#: Development-only secrets. ``create_app`` refuses to start in production while any of them is in use.
+#: The values ``APP_ENV`` may take. Only the first two may use the development secrets below; an unset
+#: ``APP_ENV`` counts as production, so a deployment that forgets it fails safe.
+DEVELOPMENT_ENVS = ("development", "test")
+APP_ENVS = (*DEVELOPMENT_ENVS, "production")
+#: Sessions and CSRF tokens are signed with SECRET_KEY: below this many bytes it can be guessed offline.
+MIN_SECRET_KEY_BYTES = 32
+
+#: Development-only secrets. Every process refuses to start outside development while one is in use.
 DEV_SECRET_KEY = "dev-secret-key-do-not-use-in-production"  # noqa: S105
 DEV_TOKEN_KEY = "ZGV2LXRva2VuLWtleS1kby1ub3QtdXNlLWluLXByb2Q="  # noqa: S105 - a development-only Fernet key
 DEV_LWA_CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105
@@ -21,7 +30,7 @@ _FLOAT = "float"
 _STR = "str"
 
 ENV_VARS: dict[str, tuple[Any, str]] = {
-    "APP_ENV": ("development", _STR),
+    "APP_ENV": ("", _STR),
     "SECRET_KEY": (DEV_SECRET_KEY, _STR),
     "TOKEN_ENCRYPTION_KEYS": (DEV_TOKEN_KEY, _STR),
     "DATABASE_URL": ("sqlite:///var/ecommerce.sqlite", _STR),
@@ -53,6 +62,11 @@ ENV_VARS: dict[str, tuple[Any, str]] = {
     "AMAZON_RETRY_ATTEMPTS": (5, _INT),
     "AMAZON_RETRY_BASE_DELAY": (0.5, _FLOAT),
     "SESSION_COOKIE_SECURE": (False, _BOOL),
+    "SESSION_LIFETIME_HOURS": (12, _INT),
+    "TRUSTED_PROXIES": (0, _INT),
+    "SIGN_IN_MAX_FAILURES": (5, _INT),
+    "SIGN_IN_MAX_FAILURES_PER_IP": (20, _INT),
+    "SIGN_IN_FAILURE_WINDOW": (900, _INT),
 }
 
 
@@ -66,17 +80,23 @@ def _parse(raw: str, kind: str) -> Any:
     return raw
 
 
-def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """Return the configuration: defaults overridden by the environment."""
+def from_environment(environ: Mapping[str, str] | None = None, *, check: bool = True) -> dict[str, Any]:
+    """Return the configuration: defaults overridden by the environment, refused if unsafe.
+
+    Every process reads its configuration here (web, worker jobs, cron), so every process runs
+    ``check_production_safety``. ``create_app`` passes ``check=False`` and checks after its overrides.
+    """
     env = os.environ if environ is None else environ
     config: dict[str, Any] = {}
     for name, (default, kind) in ENV_VARS.items():
         raw = env.get(name)
         config[name] = default if raw in (None, "") else _parse(raw, kind)
+    if check:
+        check_production_safety(config)
     return config
 
 
-def development_secrets_in_use(config: dict[str, Any]) -> list[str]:
+def development_secrets_in_use(config: Mapping[str, Any]) -> list[str]:
     """Name the settings that still hold a development secret."""
     found = []
     if config.get("SECRET_KEY") == DEV_SECRET_KEY:
@@ -92,15 +112,51 @@ class ConfigurationError(RuntimeError):
     """Raised when the configuration is unsafe or incomplete."""
 
 
-def check_production_safety(config: dict[str, Any]) -> None:
-    """Refuse to run in production with development secrets or insecure cookies."""
-    if config.get("APP_ENV") != "production":
+def check_production_safety(config: Mapping[str, Any]) -> None:
+    """Refuse to run outside development with development secrets, a short key or insecure cookies.
+
+    Only ``APP_ENV=development`` or ``test`` relaxes the checks; an unset ``APP_ENV`` is production, and a
+    value we do not know (``prod``, ``Production``) is refused rather than guessed.
+    """
+    app_env = str(config.get("APP_ENV") or "")
+    if app_env in DEVELOPMENT_ENVS:
         return
+    if app_env and app_env not in APP_ENVS:
+        raise ConfigurationError(
+            f"Refusing to start: APP_ENV={app_env!r} is not one of {', '.join(APP_ENVS)} (exactly, in "
+            "lower case). Use production for a deployment and development on your own machine."
+        )
+    where = "in production" if app_env else "with APP_ENV unset (that counts as production)"
     unsafe = development_secrets_in_use(config)
     if unsafe:
         raise ConfigurationError(
-            "Refusing to start in production with development secrets: " + ", ".join(unsafe)
-            + ". Set them in the environment (see the README's configuration table)."
+            f"Refusing to start {where} with development secrets: " + ", ".join(unsafe)
+            + ". Set them in the environment (see the README's configuration table), or set "
+            "APP_ENV=development on your own machine."
+        )
+    if len(str(config.get("SECRET_KEY") or "").encode()) < MIN_SECRET_KEY_BYTES:
+        raise ConfigurationError(
+            f"Refusing to start {where} with a SECRET_KEY under {MIN_SECRET_KEY_BYTES} bytes. Generate one "
+            "with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
         )
     if not config.get("SESSION_COOKIE_SECURE"):
-        raise ConfigurationError("Refusing to start in production without SESSION_COOKIE_SECURE=1.")
+        raise ConfigurationError(f"Refusing to start {where} without SESSION_COOKIE_SECURE=1.")
+
+
+def main() -> int:
+    """Check the environment's configuration (``python -m wizard.config``); exit 1 with the reason if unsafe.
+
+    The worker runs this before ``rq worker`` starts (see the Procfile), so a worker with development
+    secrets refuses to start instead of failing on its first job.
+    """
+    try:
+        config = from_environment()
+    except ConfigurationError as exc:
+        print(f"ConfigurationError: {exc}", file=sys.stderr)
+        return 1
+    print(f"Configuration checked for APP_ENV={config['APP_ENV'] or '(unset: production)'}.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

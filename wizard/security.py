@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 from typing import Any, TypeVar, cast
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import abort, current_app, g, redirect, request, session, url_for
 from werkzeug.exceptions import Forbidden
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -39,11 +41,67 @@ def verify_password(password_hash: str, password: str) -> bool:
     return check_password_hash(password_hash, password)
 
 
+@cache
+def _dummy_hash() -> str:
+    # A hash of a random password, made with the same method and cost as real ones.
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def verify_password_of(user: User | None, password: str) -> bool:
+    """Check ``password`` against ``user``'s hash; with no such user, spend the same time and say no.
+
+    Without the dummy check an unknown email answers in a few milliseconds and a known one in the time
+    a hash takes, which tells an attacker who has an account.
+    """
+    if user is None:
+        verify_password(_dummy_hash(), password)
+        return False
+    return verify_password(user.password_hash, password)
+
+
+#: What a signed-in session holds about the sign-in itself.
+SESSION_KEYS = ("user_id", "generation", "signed_in_at")
+
+
+def start_session(user: User) -> None:
+    """Start a fresh session for ``user``: no fixation, no stale OAuth state, stamped for revocation."""
+    session.clear()
+    session["user_id"] = user.id
+    session["generation"] = user.session_generation
+    session["signed_in_at"] = int(time.time())
+    session.permanent = True
+    g.current_user = user
+
+
+def end_sessions(user: User) -> None:
+    """End every session of ``user``, on every device and every copy of its cookie (the caller commits)."""
+    user.session_generation += 1
+
+
+def _session_lifetime() -> int:
+    return int(current_app.config["SESSION_LIFETIME_HOURS"]) * 3600
+
+
+def _user_of_session() -> User | None:
+    user_id = session.get("user_id")
+    if not user_id:
+        return None
+    user = get_session().get(User, user_id)
+    signed_in_at = session.get("signed_in_at")
+    if (user is None or session.get("generation") != user.session_generation
+            or not isinstance(signed_in_at, int) or time.time() - signed_in_at > _session_lifetime()):
+        # Signed out elsewhere, password changed, or too old: the cookie no longer signs anyone in. Only
+        # the sign-in is dropped; clearing everything would also drop a CSRF token the page already used.
+        for key in SESSION_KEYS:
+            session.pop(key, None)
+        return None
+    return user
+
+
 def current_user() -> User | None:
-    """Return the signed-in user, loaded once per request."""
+    """Return the signed-in user, loaded once per request; None once the session was ended or expired."""
     if "current_user" not in g:
-        user_id = session.get("user_id")
-        g.current_user = get_session().get(User, user_id) if user_id else None
+        g.current_user = _user_of_session()
     user: User | None = g.current_user
     return user
 
@@ -122,7 +180,13 @@ def access_level(view: Callable[..., Any]) -> str | None:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Return ``target`` only if it is a path on this site (no open redirects)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Return ``target`` only if it is a path on this site (no open redirects).
+
+    Browsers drop tabs and newlines from URLs, so ``/%09/evil.example`` (a tab) means
+    ``//evil.example``, another site; and a newline in a ``Location`` header is refused outright. Any
+    control or space character is therefore refused, not cleaned.
+    """
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not any(char.isspace() or not char.isprintable() for char in target)):
         return target
     return default

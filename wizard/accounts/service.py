@@ -5,19 +5,32 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from wizard.models import Account, Role, User
-from wizard.security import hash_password
+from wizard.security import end_sessions, hash_password
 
 
 class AccountError(ValueError):
     """The account or user cannot be created as asked."""
 
 
+MIN_PASSWORD_LENGTH = 8
+
+
+def change_password(session: Session, user: User, password: str) -> None:
+    """Set ``user``'s password and end every session they had (a stolen cookie stops working too)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
+    user.password_hash = hash_password(password)
+    end_sessions(user)
+    session.add(user)
+    session.commit()
+
+
 def create_user(session: Session, account: Account, *, email: str, name: str, password: str,
                 role: Role) -> User:
     """Add a user to ``account``; emails are unique and stored lower-case."""
     email = email.strip().lower()
-    if len(password) < 8:
-        raise AccountError("Passwords need at least 8 characters.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
     if session.exec(select(User).where(User.email == email)).first() is not None:
         raise AccountError(f"A user with the email {email} already exists.")
     assert account.id is not None

@@ -43,6 +43,9 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     role: Role = Field(default=Role.STAFF)
     created_at: NaiveDatetime = Field(default_factory=utcnow)
+    #: Stamped into every session at sign-in; signing out or changing the password adds one, which ends
+    #: every session (and every copy of its cookie) signed in before.
+    session_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class OAuthState(SQLModel, table=True):
