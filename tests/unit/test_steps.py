@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from wizard.connect.steps import (
@@ -73,10 +75,33 @@ def test_checklist_has_the_guides_five_rows_word_for_word() -> None:
 
 
 @pytest.mark.parametrize(("facts", "ticks"), [
-    (NOTHING, [False] * 5),
+    (NOTHING, [False, True, True, False, False]),
     (ACKNOWLEDGED, [True, True, True, False, False]),
     (CONNECTED, [True, True, True, True, False]),
     (VERIFIED, [True] * 5),
 ])
 def test_checklist_ticks_follow_the_facts(facts: Facts, ticks: list[bool]) -> None:
-    assert [row.done for row in checklist(facts)] == ticks
+    rows = checklist(facts, can_manage=True, on_integration_page=True)
+    assert [row.done for row in rows] == ticks
+
+
+def test_staff_do_not_see_the_admin_or_manager_row_ticked() -> None:
+    rows = checklist(VERIFIED, can_manage=False, on_integration_page=True)
+
+    assert [row.done for row in rows] == [True, False, True, True, True]
+    assert "staff access" in rows[1].note
+
+
+def test_the_navigation_row_is_ticked_on_the_integration_page_before_anything_is_confirmed() -> None:
+    assert checklist(NOTHING, can_manage=True, on_integration_page=True)[2].done
+    assert not checklist(NOTHING, can_manage=True, on_integration_page=False)[2].done
+
+
+def test_the_professional_row_follows_amazons_answer_once_amazon_was_asked() -> None:
+    individual = replace(CONNECTED, selling_plan="INDIVIDUAL")
+    professional = replace(CONNECTED, selling_plan="PROFESSIONAL")
+
+    row = checklist(individual, can_manage=True, on_integration_page=True)[0]
+
+    assert not row.done and "plan as Individual" in row.note
+    assert checklist(professional, can_manage=True, on_integration_page=True)[0].done

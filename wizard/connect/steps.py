@@ -48,6 +48,8 @@ class Facts:
     has_refresh_token: bool = False
     seller_verified: bool = False
     settings_saved: bool = False
+    #: The selling plan Amazon reported at the last check ("PROFESSIONAL", "INDIVIDUAL"), None before any.
+    selling_plan: str | None = None
 
 
 def current_step(facts: Facts) -> StepName:
@@ -140,26 +142,36 @@ CHECKLIST_ROWS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class ChecklistRow:
-    """One row of the guide's checklist with its live tick."""
+    """One row of the guide's checklist with its tick, and why it is not ticked when that needs saying."""
 
     text: str
     done: bool
+    note: str = ""
 
 
-def checklist(facts: Facts) -> list[ChecklistRow]:
-    """Return the guide's Connection checklist ticked from ``facts``.
+def checklist(facts: Facts, *, can_manage: bool, on_integration_page: bool) -> list[ChecklistRow]:
+    """Return the guide's Connection checklist for the user who reads it, every tick derived from facts.
 
-    The first three rows are confirmed together on the Prerequisites step: only an admin or manager can
-    acknowledge it, on the integration settings page, after confirming the Professional plan.
+    Nothing here is ticked by hand: the plan row follows what Amazon reported once it was asked (before that,
+    the confirmation on the Prerequisites step), the access row follows the reader's role, and the
+    navigation row is ticked on the integration pages themselves (or once the prerequisites were confirmed
+    there).
     """
-    ticks = (
-        facts.prerequisites_acknowledged,
-        facts.prerequisites_acknowledged,
-        facts.prerequisites_acknowledged,
-        facts.prerequisites_acknowledged and facts.has_refresh_token,
-        connection_complete(facts),
+    if facts.selling_plan is not None:
+        professional = facts.selling_plan == PROFESSIONAL
+        plan_note = "" if professional else (
+            f"Amazon reports your plan as {facts.selling_plan.title()}: upgrade to Professional in Seller "
+            "Central.")
+    else:
+        professional, plan_note = facts.prerequisites_acknowledged, ""
+    rows = (
+        (professional, plan_note),
+        (can_manage, "" if can_manage else "You have staff access: an admin or manager completes the setup."),
+        (on_integration_page or facts.prerequisites_acknowledged, ""),
+        (facts.prerequisites_acknowledged and facts.has_refresh_token, ""),
+        (connection_complete(facts), ""),
     )
-    return [ChecklistRow(text, done) for text, done in zip(CHECKLIST_ROWS, ticks, strict=True)]
+    return [ChecklistRow(text, done, note) for text, (done, note) in zip(CHECKLIST_ROWS, rows, strict=True)]
 
 
 # ---- reading the facts -------------------------------------------------------------------------------------
@@ -188,6 +200,7 @@ def facts_for(session: Session, account: Account) -> Facts:
         has_refresh_token=bool(connection and connection.refresh_token_encrypted),
         seller_verified=seller_verified(connection),
         settings_saved=_settings_saved(session, account.id),
+        selling_plan=connection.selling_plan if connection and connection.refresh_token_encrypted else None,
     )
 
 

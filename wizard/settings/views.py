@@ -154,7 +154,7 @@ def _wizard(account: Account) -> dict[str, Any] | None:
         "current": current,
         "complete": current == steps.StepName.DONE,
         "connection_complete": steps.connection_complete(facts),
-        "checklist": steps.checklist(facts),
+        "checklist": steps.checklist(facts, can_manage=can_manage(), on_integration_page=False),
     }
 
 

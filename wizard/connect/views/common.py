@@ -21,7 +21,7 @@ from wizard.connect.steps import (
 )
 from wizard.db import get_session
 from wizard.models import Account, User
-from wizard.security import current_user
+from wizard.security import can_manage, current_user
 
 bp = Blueprint("connect", __name__)
 
@@ -70,7 +70,7 @@ def page_context(account: Account, page: StepName | None) -> dict[str, Any]:
         "facts": known,
         "steps": wizard_steps(known),
         "current": page.value if page else "",
-        "checklist": checklist(known),
+        "checklist": checklist(known, can_manage=can_manage(), on_integration_page=True),
         "tips": tips,
         "settings_url": settings_url(),
     }
