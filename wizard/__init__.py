@@ -60,10 +60,12 @@ def _register_blueprints(app: Flask) -> None:
     from wizard.catalog import views as catalog
     from wizard.connect import views as connect
     from wizard.home import views as home
+    from wizard.reconcile import views as reconcile
     from wizard.settings import views as settings
     from wizard.sync import views as sync
 
-    for blueprint in (accounts.bp, home.bp, connect.bp, settings.bp, catalog.bp, api.bp, sync.bp):
+    for blueprint in (accounts.bp, home.bp, connect.bp, settings.bp, catalog.bp, api.bp, sync.bp,
+                      reconcile.bp):
         app.register_blueprint(blueprint)
 
 

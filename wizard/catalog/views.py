@@ -22,6 +22,7 @@ from wizard.db import get_session
 from wizard.extensions import htmx
 from wizard.forms import EmptyForm
 from wizard.models import AmazonSettings, CatalogImport, Product, Role
+from wizard.reconcile import status as reconcile_status
 from wizard.rendering import render_page
 from wizard.rules import quantity_expr, reason_condition
 from wizard.security import Refused, can_manage, current_account, current_user, manage, signed_in
@@ -40,6 +41,8 @@ OUTCOME_FILTERS: dict[str, str] = {
     r.CAPPED: "Capped by the ceiling",
     r.BELOW_PRICE_THRESHOLD: "Below the price threshold",
     r.OUT_OF_STOCK: "Out of stock (0 available)",
+    # What Amazon really shows, from the reconcile's reads (issue 10).
+    **reconcile_status.FILTERS,
 }
 
 
@@ -67,6 +70,8 @@ class CatalogRow:
 
 
 def _outcome_condition(outcome: str, rules: r.Rules) -> Any:
+    if outcome in reconcile_status.FILTERS:
+        return reconcile_status.filter_condition(outcome)
     if outcome == "in_stock":
         return quantity_expr(rules) > 0
     return reason_condition(rules, outcome)
@@ -95,7 +100,10 @@ def search(account_id: int, rules: r.Rules, *, query: str, outcome: str, page: i
         .offset((page - 1) * PAGE_SIZE)
     ).scalars().all()
     rows = [CatalogRow(p, r.decide(p.available, p.price_cents, rules)) for p in products]
-    return {"rows": rows, "total": total, "page": page, "pages": pages, "query": query, "outcome": outcome}
+    amazon = reconcile_status.amazon_views(session, account_id, [p.sku for p in products],
+                                           current_app.config["AMAZON_SELLER_CENTRAL_URL"])
+    return {"rows": rows, "total": total, "page": page, "pages": pages, "query": query, "outcome": outcome,
+            "amazon": amazon}
 
 
 def _page_url(results: dict[str, Any], page: int) -> str:
@@ -133,6 +141,7 @@ def index() -> Response:
     context: dict[str, Any] = {
         "account": account, "rules": rules, "results": results, "filters": OUTCOME_FILTERS,
         "page_url": lambda n: _page_url(results, n), "usd": r.format_usd, "labels": r.REASON_LABELS,
+        "not_on_amazon_advice": reconcile_status.NOT_ON_AMAZON_ADVICE,
         "editable": can_manage(), "is_admin": _is_admin(), "import_form": ImportForm(),
         "latest_import": _import_view(_latest_import(account.id)), "import_error": None,
     }

@@ -13,6 +13,7 @@ from wizard.connect.service import ConnectionView
 from wizard.connect.steps import Step, StepName, facts_for, wizard_steps
 from wizard.db import get_session
 from wizard.models import Account, AmazonSettings, Connection
+from wizard.reconcile import status as reconcile_status
 from wizard.rendering import render_page
 from wizard.rules import Rules
 from wizard.security import can_manage, current_account, signed_in
@@ -83,4 +84,6 @@ def index() -> Response:
     return render_page("home/index", account=account, connection=connection,
                        view=ConnectionView.of(connection), setup=setup,
                        catalog=catalog_glance(session, account.id),
+                       amazon_counts=reconcile_status.counts(session, account.id),
+                       price_drift=reconcile_status.price_drift(session, account.id),
                        managers=managers_of(session, account.id) if setup and not can_manage() else [])

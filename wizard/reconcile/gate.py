@@ -45,7 +45,7 @@ def on_amazon(account_id: Any, sku: Any) -> ColumnElement[bool]:
                           LISTING.c.on_amazon.is_(True))
 
 
-def _changed_elsewhere(amazon: Any, accepted: Any) -> ColumnElement[bool]:
+def changed_elsewhere(amazon: Any, accepted: Any) -> ColumnElement[bool]:
     return and_(LISTING.c.on_amazon.is_(True), LISTING.c.amazon_updated_at > STATE.c.accepted_at,
                 amazon.is_not(None), accepted.is_not(None), amazon != accepted)
 
@@ -55,13 +55,13 @@ def last_known_quantity() -> ColumnElement[Any]:
 
     What Amazon last accepted from us, unless a read found it changed on Amazon after that: then Amazon's.
     """
-    return case((_changed_elsewhere(LISTING.c.quantity, STATE.c.accepted_quantity), LISTING.c.quantity),
+    return case((changed_elsewhere(LISTING.c.quantity, STATE.c.accepted_quantity), LISTING.c.quantity),
                 else_=STATE.c.accepted_quantity)
 
 
 def last_known_price() -> ColumnElement[Any]:
     """Return Amazon's price in cents as far as we know (same rule as :func:`last_known_quantity`)."""
-    changed = _changed_elsewhere(LISTING.c.price_cents, STATE.c.accepted_price_cents)
+    changed = changed_elsewhere(LISTING.c.price_cents, STATE.c.accepted_price_cents)
     return case((changed, LISTING.c.price_cents), else_=STATE.c.accepted_price_cents)
 
 

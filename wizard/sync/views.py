@@ -29,6 +29,7 @@ from wizard.models.sync import (
     SyncRun,
     SyncTrigger,
 )
+from wizard.reconcile import status as reconcile_status
 from wizard.rendering import render_page
 from wizard.security import current_account, manage, signed_in
 from wizard.text import plural
@@ -224,6 +225,8 @@ def _page_context() -> dict[str, Any]:
         "setup_complete": setup_complete,
         "can_sync": connected and setup_complete,
         "paused": connection is not None and connection.status == ConnectionStatus.NEEDS_REAUTHORIZATION,
+        "amazon_counts": reconcile_status.counts(session, account.id),
+        "price_drift": reconcile_status.price_drift(session, account.id),
     }
 
 
