@@ -9,7 +9,12 @@
   var CONSENT_WINDOW = "amazon_consent";
   var CONSENT_FEATURES = "popup=yes,width=780,height=820";
   var CHECK_FEATURES = "popup=yes,width=420,height=260";
+  // Amazon's own error pages (MD5101, MD1000...) never come back to us: stop waiting after this long.
+  var WAIT_LIMIT_MS = 2 * 60 * 1000;
   var completed = false;
+  var waitTimer = null;
+  var watchTimer = null;
+  var consentWindow = null;
 
   function show(element) { if (element) { element.hidden = false; } }
   function hide(element) { if (element) { element.hidden = true; } }
@@ -63,6 +68,8 @@
       var blocked = page.querySelector("[data-popup-blocked]");
       var waiting = page.querySelector("[data-waiting]");
       form.addEventListener("submit", function (event) {
+        // A window left on Amazon's error page would be reused behind this one: start with a fresh window.
+        if (consentWindow && !consentWindow.closed) { consentWindow.close(); }
         var opened = openWindow(form.getAttribute("data-popup-url"), CONSENT_WINDOW, CONSENT_FEATURES);
         if (!opened) {
           event.preventDefault();
@@ -72,24 +79,62 @@
           blocked.focus();
           return;
         }
+        consentWindow = opened;
         form.target = CONSENT_WINDOW;
         form.querySelector("[data-mode]").value = "popup";
         hide(blocked);
-        hide(page.querySelector("[data-popup-closed]"));
-        hide(page.querySelector("[data-popup-failed]"));
+        hide(page.querySelector("[data-grant-problem]"));
         show(waiting);
         watchWindow(opened, page);
       });
+      var retry = page.querySelector("[data-try-again]");
+      if (retry) {
+        // A click of ours, so the pop-up opens inside it (blockers allow that) exactly as Grant Access does.
+        retry.addEventListener("click", function () {
+          if (form.requestSubmit) { form.requestSubmit(); } else { form.querySelector("[type=submit]").click(); }
+        });
+      }
     });
   }
 
-  // If the pop-up closes without telling us, say so; the page still polls the connection and moves on.
+  function stopWatching() {
+    if (watchTimer) { window.clearInterval(watchTimer); watchTimer = null; }
+    if (waitTimer) { window.clearTimeout(waitTimer); waitTimer = null; }
+  }
+
+  // Stop waiting: say what happened, open the error-code tips, and offer Try again and the same-tab route.
+  // The page keeps polling the connection, so an authorization that did go through still moves it on.
+  function giveUp(page, title, message, code) {
+    if (completed) { return; }
+    stopWatching();
+    var problem = page.querySelector("[data-grant-problem]");
+    if (!problem) { return; }
+    hide(page.querySelector("[data-waiting]"));
+    problem.querySelector("[data-problem-title]").textContent = title;
+    problem.querySelector("[data-problem-message]").textContent = message;
+    var codeLine = problem.querySelector("[data-problem-code]");
+    codeLine.querySelector("code").textContent = code || "";
+    codeLine.hidden = !code;
+    var tips = page.querySelector("[data-error-tips]");
+    if (tips) { tips.open = true; }
+    show(problem);
+    problem.focus();
+  }
+
+  // Watch the pop-up: closed without a result, or silent for 2 minutes (Amazon's error pages never answer).
   function watchWindow(opened, page) {
-    var timer = window.setInterval(function () {
+    stopWatching();
+    watchTimer = window.setInterval(function () {
       if (!opened.closed) { return; }
-      window.clearInterval(timer);
-      if (!completed) { show(page.querySelector("[data-popup-closed]")); }
+      giveUp(page, "The Amazon window closed before the authorization finished",
+        "Nothing was connected. If Amazon showed an error code, its meaning is listed below. If you did " +
+        "authorize, this page still moves on by itself in a moment.", "");
     }, 700);
+    waitTimer = window.setTimeout(function () {
+      giveUp(page, "No answer from Amazon after 2 minutes",
+        "The Amazon window has not come back to Ecommerce. If it shows an error code, its meaning is listed " +
+        "below; close that window and try again.", "");
+    }, WAIT_LIMIT_MS);
   }
 
   // The opener side: only messages from our own origin count.
@@ -98,9 +143,12 @@
     var data = event.data || {};
     if (data.type === "amazon-connected" && isLocalPath(data.next)) {
       completed = true;
+      stopWatching();
       window.location.assign(data.next);
     } else if (data.type === "amazon-failed") {
-      show(document.querySelector("[data-popup-failed]"));
+      var page = document.querySelector("[data-grant-page]") || document;
+      giveUp(page, String(data.title || "The authorization did not finish"),
+        String(data.message || "Nothing was connected."), String(data.code || ""));
     }
   });
 
@@ -112,8 +160,9 @@
     try { opener = window.opener && !window.opener.closed ? window.opener : null; } catch (error) { opener = null; }
     if (opener) {
       try {
-        opener.postMessage({ type: element.getAttribute("data-type"), next: element.getAttribute("data-next") },
-          window.location.origin);
+        opener.postMessage({ type: element.getAttribute("data-type"), next: element.getAttribute("data-next"),
+          title: element.getAttribute("data-title") || "", message: element.getAttribute("data-message") || "",
+          code: element.getAttribute("data-code") || "" }, window.location.origin);
       } catch (error) { opener = null; }
     }
     if (opener && element.getAttribute("data-type") === "amazon-connected") {
