@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -23,6 +22,7 @@ os.environ["APP_ENV"] = "test"
 
 pytest_plugins = [
     "tests.fixtures.services",
+    "tests.fixtures.databases",
     "tests.fixtures.sandbox",
     "tests.fixtures.live",
     "tests.fixtures.worker",
@@ -48,14 +48,6 @@ def create_schema(database_url: str) -> None:
     import wizard.models  # noqa: F401 - registers every table
 
     SQLModel.metadata.create_all(engine_for(database_url))
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """A fresh SQLite file database with the full schema."""
-    url = f"sqlite:///{tmp_path / 'ecommerce.sqlite'}"
-    create_schema(url)
-    return url
 
 
 @pytest.fixture

@@ -1,24 +1,59 @@
-"""Database engine and sessions, for the web app and for the jobs alike."""
+"""Database engine and sessions, for the web app and for the jobs alike.
+
+Two databases are supported: PostgreSQL in production (``postgresql+psycopg://…``, psycopg 3) and SQLite, the
+embedded default for development. Queries are written in SQLAlchemy Core/ORM so that they run on both; what is
+specific to one database (SQLite's pragmas, PostgreSQL's pool) stays in this module.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from typing import cast
 
 from flask import Flask, current_app, g
 from sqlalchemy import Table, event, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel, create_engine
 
+#: One engine (and so one connection pool) per database URL and process.
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
 
-@cache
+
+def normalize_url(url: str) -> str:
+    """Return ``url`` with PostgreSQL spelled for psycopg 3, the driver we install.
+
+    Hosting platforms hand out ``postgres://`` or ``postgresql://`` URLs; SQLAlchemy would read those as
+    psycopg2, which is not installed.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def is_postgresql(url: str) -> bool:
+    """Tell whether ``url`` names a PostgreSQL database."""
+    return make_url(normalize_url(url)).get_backend_name() == "postgresql"
+
+
 def engine_for(url: str) -> Engine:
     """Return the process-wide engine for ``url``, creating it on first use."""
+    engine = _engines.get(url)
+    if engine is None:
+        with _engines_lock:
+            engine = _engines.get(url)
+            if engine is None:
+                engine = _engines[url] = _create_engine(url)
+    return engine
+
+
+def _create_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
@@ -26,6 +61,22 @@ def engine_for(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    if is_postgresql(url):
+        from wizard.config import from_environment
+
+        config = from_environment()
+        # A web process needs one connection per gunicorn thread, a worker one; the overflow covers bursts.
+        # pre_ping drops connections that PostgreSQL or a proxy closed while idle (a restart, a failover);
+        # recycle keeps any connection from outliving a proxy's idle timeout.
+        return create_engine(
+            normalize_url(url),
+            pool_size=config["DATABASE_POOL_SIZE"],
+            max_overflow=config["DATABASE_MAX_OVERFLOW"],
+            pool_timeout=30,
+            pool_recycle=1800,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": 10, "application_name": "ecommerce-amazon"},
+        )
     return create_engine(url, pool_pre_ping=True)
 
 
@@ -36,6 +87,23 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def dispose_engine(url: str) -> None:
+    """Close every pooled connection to ``url`` and forget its engine (tests, before dropping a database)."""
+    engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
+def _forget_inherited_connections() -> None:
+    # RQ forks a work-horse per job: a connection inherited from the parent shares its socket, so the child
+    # must open its own. close=False leaves the parent's connections alone.
+    for engine in _engines.values():
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 def table_of(model: type[SQLModel]) -> Table:

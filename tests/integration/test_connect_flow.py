@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlmodel import Session, select
 from werkzeug.test import TestResponse
 
@@ -167,9 +167,9 @@ def test_callback_stores_the_tokens_encrypted_and_moves_on(
     assert "Your Amazon Seller ID is verified" in verified.get_data(as_text=True)
     # No refresh or access token in plain text anywhere: every column of every table, and Redis.
     dump = []
-    tables = db.connection().execute(text("SELECT name FROM sqlite_master WHERE type='table'")).scalars()
-    for table in list(tables):
-        rows = db.connection().execute(text(f'SELECT * FROM "{table}"'))  # noqa: S608 - names from sqlite_master
+    tables = inspect(db.connection()).get_table_names()
+    for table in tables:
+        rows = db.connection().execute(text(f'SELECT * FROM "{table}"'))  # noqa: S608 - names from the schema
         dump.extend(str(tuple(row)) for row in rows)
     assert dump and not any("Atzr|" in row or "Atza|" in row for row in dump)
     cache = Redis.from_url(redis_url)

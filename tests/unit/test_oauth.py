@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlmodel import Session, select
 
-from tests.conftest import create_schema
 from wizard.connect import oauth
 from wizard.db import engine_for
 from wizard.models import Account, OAuthState, Role, User
@@ -62,10 +60,8 @@ def test_login_uri_redirect_adds_our_parameters_to_amazons_callback() -> None:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Session]:
-    url = f"sqlite:///{tmp_path / 'oauth.sqlite'}"
-    create_schema(url)
-    with Session(engine_for(url), expire_on_commit=False) as session:
+def db(database_url: str) -> Iterator[Session]:
+    with Session(engine_for(database_url), expire_on_commit=False) as session:
         yield session
 
 
