@@ -89,9 +89,10 @@ def search(account_id: int, rules: r.Rules, *, query: str, outcome: str, page: i
     if outcome:
         conditions.append(_outcome_condition(outcome, rules))
     if query:
+        # Case-insensitive on both databases: SQLite's LIKE already is (for ASCII), PostgreSQL's is not.
         pattern = f"%{_escape_like(query)}%"
-        conditions.append(or_(col(Product.sku).like(pattern, escape="\\"),
-                              col(Product.title).like(pattern, escape="\\")))
+        conditions.append(or_(col(Product.sku).ilike(pattern, escape="\\"),
+                              col(Product.title).ilike(pattern, escape="\\")))
     total = session.execute(select(func.count()).select_from(Product).where(*conditions)).scalar_one()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
