@@ -17,7 +17,7 @@ import json
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import starmap
+from itertools import count, starmap
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
@@ -239,6 +239,8 @@ def _close(head: str, rows: list[MessageRow], messages: list[str]) -> PlannedBat
 
 #: Rows read from the database per round trip.
 CHUNK = 10_000
+#: Server-side cursors need a name unique within their transaction.
+_cursor_names = count(1)
 
 
 def plan_changes(session: Session, account_id: int, rules: r.Rules, *,
@@ -322,7 +324,12 @@ def driver_rows(session: Session, query: Select[Any]) -> Iterator[Any]:
     connection = session.connection()
     compiled = query.compile(dialect=connection.dialect)
     params = compiled.construct_params()
-    cursor = connection.connection.cursor()
+    if connection.dialect.name == "postgresql":
+        # A server-side cursor (fetchmany reads CHUNK rows per round trip): psycopg's default cursor would
+        # hold every row of a million-SKU scan in memory at once.
+        cursor = connection.connection.cursor(name=f"driver_rows_{next(_cursor_names)}")
+    else:
+        cursor = connection.connection.cursor()
     try:
         cursor.execute(str(compiled),
                        tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional
