@@ -60,12 +60,13 @@ def _register_blueprints(app: Flask) -> None:
     from wizard.catalog import views as catalog
     from wizard.connect import views as connect
     from wizard.home import views as home
+    from wizard.ops import views as ops
     from wizard.reconcile import views as reconcile
     from wizard.settings import views as settings
     from wizard.sync import views as sync
 
     for blueprint in (accounts.bp, home.bp, connect.bp, settings.bp, catalog.bp, api.bp, sync.bp,
-                      reconcile.bp):
+                      reconcile.bp, ops.bp):
         app.register_blueprint(blueprint)
 
 

@@ -1,0 +1,1 @@
+"""Operations: the health check for load balancers and the Prometheus metrics."""
