@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from wizard import config as config_module
 from wizard import db
 from wizard.extensions import csrf, htmx
+from wizard.logs import configure_logging
 from wizard.security import PUBLIC, Refused, access_level, can_manage, current_user
 from wizard.text import plural
 
@@ -24,6 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     config_module.check_production_safety(app.config)
+    configure_logging(str(app.config["LOG_FORMAT"]))
     _configure_flask(app)
     db.init_app(app)
     csrf.init_app(app)

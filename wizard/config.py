@@ -69,6 +69,8 @@ ENV_VARS: dict[str, tuple[Any, str]] = {
     "SIGN_IN_MAX_FAILURES": (5, _INT),
     "SIGN_IN_MAX_FAILURES_PER_IP": (20, _INT),
     "SIGN_IN_FAILURE_WINDOW": (900, _INT),
+    "METRICS_TOKEN": ("", _STR),
+    "LOG_FORMAT": ("text", _STR),
 }
 
 

@@ -5,13 +5,30 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
+from prometheus_client.parser import text_string_to_metric_families
+from redis import Redis
+from sqlmodel import Session
 
+from jobs.queue import enqueue_sync
+from tests.conftest import Merchant
 from tests.fixtures.services import free_port, wait_until
 from wizard import create_app
+from wizard.models.base import utcnow
+from wizard.models.sync import (
+    BatchStatus,
+    FeedBatch,
+    ListingState,
+    ListingStatus,
+    RunStatus,
+    SyncRun,
+    SyncTrigger,
+)
+from wizard.ops.metrics import count_event
 
 
 class SilentServer:
@@ -93,3 +110,75 @@ def test_healthz_does_not_wait_for_a_database_that_hangs(app_config: dict[str, A
     assert response.status_code == 503
     wait_until(lambda: silent_server.accepted, message="the health check to reach the hung database")
     assert silent_server.still_waiting()
+
+
+METRICS_TOKEN = "metrics-token-for-tests"
+
+
+@pytest.fixture
+def metrics_app(app_config: dict[str, Any]) -> Flask:
+    return _app(app_config, METRICS_TOKEN=METRICS_TOKEN)
+
+
+def _scrape(app: Flask) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = app.test_client().get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["Content-Type"].startswith("text/plain; version=")
+    samples = {}
+    for family in text_string_to_metric_families(response.get_data(as_text=True)):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong-token", f"Basic {METRICS_TOKEN}x", "Bearer "])
+def test_metrics_refuse_a_scraper_without_the_metrics_token(metrics_app: Flask, header: str | None) -> None:
+    headers = {"Authorization": header} if header else {}
+    response = metrics_app.test_client().get("/metrics", headers=headers)
+    assert response.status_code == 401
+    assert "ecommerce_" not in response.get_data(as_text=True)
+
+
+def test_metrics_are_closed_to_everyone_when_no_token_is_configured(app: Flask) -> None:
+    response = app.test_client().get("/metrics", headers={"Authorization": "Bearer "})
+    assert response.status_code == 401
+
+
+def test_metrics_report_syncs_feeds_rejections_the_queue_and_amazon_events(
+        metrics_app: Flask, merchant: Merchant, db: Session, redis_url: str) -> None:
+    account_id = merchant.account.id or 0
+    now = utcnow()
+    done = SyncRun(account_id=account_id, trigger=SyncTrigger.CRON, status=RunStatus.DONE)
+    failed = SyncRun(account_id=account_id, trigger=SyncTrigger.MANUAL, status=RunStatus.FAILED)
+    db.add_all([done, failed])
+    db.flush()
+    db.add_all([
+        FeedBatch(run_id=done.id or 0, account_id=account_id, seq=1, status=BatchStatus.DONE, message_count=1,
+                  content_sha256="a" * 64, size_bytes=1, submitted_at=now - timedelta(seconds=200),
+                  processed_at=now),
+        FeedBatch(run_id=done.id or 0, account_id=account_id, seq=2, status=BatchStatus.DONE, message_count=1,
+                  content_sha256="b" * 64, size_bytes=1, submitted_at=now - timedelta(hours=2),
+                  processed_at=now),
+        ListingState(account_id=account_id, sku="REJECTED-1", status=ListingStatus.REJECTED),
+        ListingState(account_id=account_id, sku="ACCEPTED-1", status=ListingStatus.ACCEPTED),
+    ])
+    db.commit()
+    redis = Redis.from_url(redis_url)
+    enqueue_sync(account_id, "cron", connection=redis)
+    enqueue_sync(account_id, "change", connection=redis, delay=60)
+    count_event(redis, "amazon_throttled")
+    count_event(redis, "amazon_throttled")
+    count_event(redis, "token_refresh_failures")
+
+    samples = _scrape(metrics_app)
+
+    assert samples[("ecommerce_sync_runs", (("status", "done"),))] == 1
+    assert samples[("ecommerce_sync_runs", (("status", "failed"),))] == 1
+    assert samples[("ecommerce_sync_runs", (("status", "processing"),))] == 0
+    assert samples[("ecommerce_sync_queue_depth", ())] == 2
+    assert samples[("ecommerce_rejected_skus", ())] == 1
+    assert samples[("ecommerce_amazon_throttled_total", ())] == 2
+    assert samples[("ecommerce_token_refresh_failures_total", ())] == 1
+    assert samples[("ecommerce_feed_latency_seconds_bucket", (("le", "300.0"),))] == 1
+    assert samples[("ecommerce_feed_latency_seconds_bucket", (("le", "7200.0"),))] == 2
+    assert samples[("ecommerce_feed_latency_seconds_count", ())] == 2

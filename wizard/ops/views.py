@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+import hmac
+
+from flask import Blueprint, Response, current_app, request
+from prometheus_client import CONTENT_TYPE_LATEST
 from redis import Redis
 
+from jobs.queue import sync_queue
+from wizard.db import get_session
 from wizard.ops.health import DEADLINE, database_reachable, healthy, redis_reachable
-from wizard.security import public
+from wizard.ops.metrics import render
+from wizard.security import api_token, public
+from wizard.services import get_redis
 
 bp = Blueprint("ops", __name__)
 
@@ -29,5 +36,27 @@ def healthz() -> Response:
     redis = _health_redis()
     ok = healthy([lambda: database_reachable(url), lambda: redis_reachable(redis)])
     response = Response("ok\n" if ok else "unavailable\n", status=200 if ok else 503, mimetype="text/plain")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _metrics_token_given() -> bool:
+    expected = str(current_app.config.get("METRICS_TOKEN") or "")
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    # No token configured: nobody may read the metrics.
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+@bp.get("/metrics")
+@api_token
+def metrics() -> Response:
+    """Serve the Prometheus metrics to a scraper that sends ``Authorization: Bearer $METRICS_TOKEN``."""
+    if not _metrics_token_given():
+        return Response("Send the metrics token: Authorization: Bearer <METRICS_TOKEN>\n", status=401,
+                        mimetype="text/plain", headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    redis = get_redis()
+    queue = sync_queue(redis)
+    depth = queue.count + queue.scheduled_job_registry.count
+    response = Response(render(get_session(), redis, depth), content_type=CONTENT_TYPE_LATEST)
     response.headers["Cache-Control"] = "no-store"
     return response
