@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 
 class SignInForm(FlaskForm):
@@ -20,3 +20,19 @@ class SignInForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for buttons that POST."""
+
+
+class ChangePasswordForm(FlaskForm):
+    """The current password, and the new one twice."""
+
+    current_password = PasswordField("Current password", validators=[
+        DataRequired("Enter your current password."), Length(max=200),
+    ])
+    new_password = PasswordField("New password", validators=[
+        DataRequired("Enter a new password."),
+        Length(min=8, max=200, message="Use between 8 and 200 characters."),
+    ])
+    confirm_password = PasswordField("New password again", validators=[
+        DataRequired("Enter the new password again."),
+        EqualTo("new_password", message="The two new passwords are different. Type the same one twice."),
+    ])

@@ -138,3 +138,55 @@ def test_a_session_without_a_current_sign_in_stamp_is_refused(client: FlaskClien
     with client.session_transaction() as session:
         session.update(values)
     assert not is_signed_in(client)
+
+
+def change_password_page(client: FlaskClient, current: str, new: str, again: str | None = None,
+                         address: str = "127.0.0.1"):  # type: ignore[no-untyped-def]
+    token = csrf_token(client, "/account/password")
+    return client.post("/account/password", environ_base={"REMOTE_ADDR": address},
+                       data={"current_password": current, "new_password": new,
+                             "confirm_password": new if again is None else again, "csrf_token": token})
+
+
+def test_changing_the_password_on_its_page_signs_out_every_other_session(app: Flask, client: FlaskClient,
+                                                                         merchant: Merchant) -> None:
+    user = merchant.user("staff")
+    sign_in(client, user)
+    thief, other_device = copy_of(app, client), app.test_client()
+    sign_in(other_device, user)
+    response = change_password_page(client, PASSWORD, "a-brand-new-password")
+    assert response.status_code == 302
+    assert "Every other device and browser is signed out" in client.get("/account/password").get_data(
+        as_text=True)
+    assert is_signed_in(client)  # this browser stays signed in
+    assert not is_signed_in(thief) and not is_signed_in(other_device)
+
+
+@pytest.mark.parametrize(("current", "new", "again", "message"), [
+    ("not-the-password", "a-brand-new-password", None, "That is not your current password."),
+    (PASSWORD, "short", None, "Use between 8 and 200 characters."),
+    (PASSWORD, "a-brand-new-password", "a-different-one", "The two new passwords are different."),
+])
+def test_a_refused_password_change_says_why_and_changes_nothing(
+        app: Flask, client: FlaskClient, merchant: Merchant, current: str, new: str, again: str | None,
+        message: str) -> None:
+    sign_in(client, merchant.user("manager"))
+    other_device = app.test_client()
+    sign_in(other_device, merchant.user("manager"))
+    response = change_password_page(client, current, new, again)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert is_signed_in(client) and is_signed_in(other_device)
+    fresh = app.test_client()
+    sign_in(fresh, merchant.user("manager"))  # the old password still works
+
+
+def test_a_stolen_cookie_cannot_guess_the_password_faster_than_the_sign_in_form(
+        client: FlaskClient, merchant: Merchant) -> None:
+    sign_in(client, merchant.user("admin"))
+    answers = [change_password_page(client, f"guess-{n}", "a-brand-new-password").status_code
+               for n in range(5)]
+    assert answers == [400, 400, 400, 400, 429]
+    paused = change_password_page(client, PASSWORD, "a-brand-new-password")
+    assert paused.status_code == 429
+    assert "Try again in 15 minutes" in paused.get_data(as_text=True)

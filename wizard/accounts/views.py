@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlmodel import select
 from werkzeug.wrappers import Response
 
 from wizard.accounts import throttle
+from wizard.accounts.service import change_password as set_password
 from wizard.db import get_session
-from wizard.forms import EmptyForm, SignInForm
+from wizard.forms import ChangePasswordForm, EmptyForm, SignInForm
 from wizard.models import User
 from wizard.security import (
     current_user,
@@ -33,12 +44,14 @@ def sign_in() -> str:
     return render_template("accounts/sign_in.html", form=SignInForm(), next=request.args.get("next", ""))
 
 
-def _paused(form: SignInForm, target: str, seconds: int) -> Response:
+def _pause_message(seconds: int) -> str:
     minutes = throttle.minutes(seconds)
-    form.password.errors = [
-        "For your security, signing in is paused after several wrong passwords. Try again in "
-        f"{minutes} minute{'' if minutes == 1 else 's'}."
-    ]
+    return ("For your security, signing in is paused after several wrong passwords. Try again in "
+            f"{minutes} minute{'' if minutes == 1 else 's'}.")
+
+
+def _paused(form: SignInForm, target: str, seconds: int) -> Response:
+    form.password.errors = [_pause_message(seconds)]
     response = make_response(render_template("accounts/sign_in.html", form=form, next=target), 429)
     response.headers["Retry-After"] = str(seconds)
     return response
@@ -82,3 +95,38 @@ def sign_out() -> Response:
         get_session().commit()
     session.clear()
     return redirect(url_for("auth.sign_in"))
+
+
+@bp.get("/account/password")
+@signed_in
+def password() -> str:
+    """Show the change-password form."""
+    return render_template("accounts/password.html", form=ChangePasswordForm())
+
+
+@bp.post("/account/password")
+@signed_in
+def change_password() -> Response | tuple[str, int]:
+    """Check the current password (failures count towards the sign-in pause), set the new one, sign out
+    every other session."""
+    form = ChangePasswordForm()
+    user = current_user()
+    assert user is not None  # @signed_in
+    if form.validate_on_submit():
+        address = request.remote_addr or "unknown"
+        limits = throttle.Limits.from_config(current_app.config)
+        redis = get_redis()
+        # A stolen cookie must not give a faster way to guess the password than the sign-in form.
+        wait = throttle.retry_after(redis, user.email, address, limits)
+        if wait is None and verify_password_of(user, form.current_password.data):
+            set_password(get_session(), user, form.new_password.data)  # ends every session, this one too
+            start_session(user)  # so sign this browser in again
+            flash("Your password is changed. Every other device and browser is signed out.", "success")
+            return redirect(url_for("auth.password"))
+        if wait is None:
+            wait = throttle.record_failure(redis, user.email, address, limits)
+        if wait is not None:
+            form.current_password.errors = [_pause_message(wait)]
+            return render_template("accounts/password.html", form=form), 429
+        form.current_password.errors = ["That is not your current password. Check it and try again."]
+    return render_template("accounts/password.html", form=form), 400
