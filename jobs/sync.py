@@ -55,6 +55,7 @@ from wizard.models.sync import (
 from wizard.reconcile import gate
 from wizard.reconcile.sweeps import Reconciler
 from wizard.rules import Rules
+from wizard.sync import dryrun
 from wizard.sync import plan as sync_plan
 
 log = logging.getLogger(__name__)
@@ -250,6 +251,11 @@ class Syncer:
                     # which enqueues it when done.
                     request_full_sweep(self.account_id, self.redis)
                     return Outcome("waiting_for_first_read")
+                if dryrun.first_sync_waits(self.config, session, self.account_id):
+                    # Issue 11 §3: Amazon's own dry run first; the merchant's "Start syncing" lets it go.
+                    if dryrun.latest_check(session, self.account_id) is None:
+                        dryrun.check_with_amazon(session, self.account_id, self.seller, self.client)
+                    return Outcome("waiting_for_check")
                 run = self._start_run(trigger)
             if run is not None and run.status == RunStatus.QUEUED:
                 self._begin(run)

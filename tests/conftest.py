@@ -64,6 +64,8 @@ def app_config(database_url: str, redis_url: str, sandbox) -> dict[str, object]:
         "AMAZON_SPAPI_ENDPOINT": sandbox.url,
         "PUBLIC_BASE_URL": "http://localhost",
         "SERVER_NAME": None,
+        # The dry run before a first sync has its own tests (tests/integration/test_amazon_check.py).
+        "CHECK_BEFORE_FIRST_SYNC": False,
     }
 
 

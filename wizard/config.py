@@ -60,6 +60,7 @@ ENV_VARS: dict[str, tuple[Any, str]] = {
     "RECONCILE_POLL_INITIAL": (15.0, _FLOAT),
     "RECONCILE_POLL_MAX": (300.0, _FLOAT),
     "RECONCILE_BEFORE_SYNC": (True, _BOOL),
+    "CHECK_BEFORE_FIRST_SYNC": (True, _BOOL),
     "AMAZON_MODELS_DIR": ("", _STR),
     "AMAZON_RETRY_ATTEMPTS": (5, _INT),
     "AMAZON_RETRY_BASE_DELAY": (0.5, _FLOAT),

@@ -6,6 +6,7 @@ from wizard.models.accounts import Account, OAuthState, Role, User
 from wizard.models.catalog import AmazonSettings, ApiToken, CatalogImport, Product, SettingsVersion
 from wizard.models.catalog_stats import CatalogHistogram, CatalogPriceHistogram
 from wizard.models.connection import Connection, ConnectionStatus
+from wizard.models.guard import AmazonCheck
 from wizard.models.reconcile import AmazonListing, ListingDrift, ReconcileSweep
 from wizard.models.sync import (
     BatchStatus,
@@ -19,6 +20,7 @@ from wizard.models.sync import (
 
 __all__ = [
     "Account", "AmazonSettings", "ApiToken", "CatalogHistogram", "CatalogImport", "CatalogPriceHistogram",
+    "AmazonCheck",
     "AmazonListing", "Connection", "ConnectionStatus", "ListingDrift", "ReconcileSweep", "OAuthState",
     "Product", "Role", "SettingsVersion", "User",
     "BatchStatus", "FeedBatch", "ListingState", "ListingStatus", "RunStatus", "SyncRun", "SyncTrigger",
