@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlmodel import col
 from werkzeug.wrappers import Response
 from wtforms import StringField
@@ -17,19 +17,21 @@ from wtforms.validators import DataRequired, Length
 
 from wizard import rules as r
 from wizard.catalog import api_tokens
+from wizard.catalog import search as catalog_search
 from wizard.catalog.importer import is_stale, start_import
 from wizard.db import get_session
 from wizard.extensions import htmx
 from wizard.forms import EmptyForm
 from wizard.models import AmazonSettings, CatalogImport, Product, Role
+from wizard.models.catalog import SKU_MAX_LENGTH
 from wizard.reconcile import status as reconcile_status
 from wizard.rendering import render_page
 from wizard.rules import quantity_expr, reason_condition
 from wizard.security import Refused, can_manage, current_account, current_user, manage, signed_in
+from wizard.settings.preview import reason_counts
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 
-PAGE_SIZE = 50
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_QUERY = 100
 
@@ -77,42 +79,46 @@ def _outcome_condition(outcome: str, rules: r.Rules) -> Any:
     return reason_condition(rules, outcome)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def search(account_id: int, rules: r.Rules, *, query: str, outcome: str, after: str | None = None,
+           before: str | None = None) -> dict[str, Any]:
+    """Return one page of the catalog matching the search and the outcome filter, and how many match.
 
-
-def search(account_id: int, rules: r.Rules, *, query: str, outcome: str, page: int) -> dict[str, Any]:
-    """Return one page of the catalog matching the search and the outcome filter, with the total."""
+    Pages are keyset pages by SKU (``after`` / ``before``), so any page costs what the first costs. Without a
+    search the count comes from the stored histograms; with one it stops at ``search.COUNT_CAP``.
+    """
     session = get_session()
     conditions: list[Any] = [col(Product.account_id) == account_id]
-    # The outcome test reads only indexed columns, so it runs first and spares the table lookups for titles.
     if outcome:
         conditions.append(_outcome_condition(outcome, rules))
     if query:
-        # Case-insensitive on both databases: SQLite's LIKE already is (for ASCII), PostgreSQL's is not.
-        pattern = f"%{_escape_like(query)}%"
-        conditions.append(or_(col(Product.sku).ilike(pattern, escape="\\"),
-                              col(Product.title).ilike(pattern, escape="\\")))
-    total = session.execute(select(func.count()).select_from(Product).where(*conditions)).scalar_one()
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    products = session.execute(
-        select(Product).where(*conditions).order_by(Product.sku).limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).scalars().all()
-    rows = [CatalogRow(p, r.decide(p.available, p.price_cents, rules)) for p in products]
-    amazon = reconcile_status.amazon_views(session, account_id, [p.sku for p in products],
+        conditions.append(catalog_search.text_condition(session, query))
+    if query or outcome in reconcile_status.FILTERS:
+        total, more = catalog_search.bounded_count(session, conditions)
+    else:
+        counts = reason_counts(session, account_id, rules)
+        if outcome == "in_stock":  # a quantity above 0: in stock, and capped unless capped at 0
+            total = counts.get(r.IN_STOCK, 0) + (counts.get(r.CAPPED, 0) if rules.inventory_ceiling else 0)
+        else:
+            total = counts.get(outcome, 0) if outcome else sum(counts.values())
+        more = False
+    found = catalog_search.page_of(session, conditions, after=after, before=before)
+    rows = [CatalogRow(p, r.decide(p.available, p.price_cents, rules)) for p in found.products]
+    amazon = reconcile_status.amazon_views(session, account_id, [p.sku for p in found.products],
                                            current_app.config["AMAZON_SELLER_CENTRAL_URL"])
-    return {"rows": rows, "total": total, "page": page, "pages": pages, "query": query, "outcome": outcome,
-            "amazon": amazon}
+    return {"rows": rows, "total": total, "more": more, "next_after": found.next_after,
+            "prev_before": found.prev_before, "query": query, "outcome": outcome, "amazon": amazon}
 
 
-def _page_url(results: dict[str, Any], page: int) -> str:
-    args: dict[str, Any] = {"page": page}
+def _page_url(results: dict[str, Any], *, after: str | None = None, before: str | None = None) -> str:
+    args: dict[str, Any] = {}
     if results["query"]:
         args["q"] = results["query"]
     if results["outcome"]:
         args["outcome"] = results["outcome"]
+    if after is not None:
+        args["after"] = after
+    if before is not None:
+        args["before"] = before
     return url_for("catalog.index", **args)
 
 
@@ -133,16 +139,14 @@ def index() -> Response:
     outcome = request.args.get("outcome", "")
     if outcome not in OUTCOME_FILTERS:
         outcome = ""
-    try:
-        page = int(request.args.get("page", "1"))
-    except ValueError:
-        page = 1
+    after = request.args.get("after", "")[:SKU_MAX_LENGTH] or None
+    before = request.args.get("before", "")[:SKU_MAX_LENGTH] or None
     rules = r.Rules.from_settings(get_session().get(AmazonSettings, account.id))
-    results = search(account.id, rules, query=query, outcome=outcome, page=page)
+    results = search(account.id, rules, query=query, outcome=outcome, after=after, before=before)
     context: dict[str, Any] = {
         "account": account, "rules": rules, "results": results, "filters": OUTCOME_FILTERS,
-        "page_url": lambda n: _page_url(results, n), "usd": r.format_usd, "labels": r.REASON_LABELS,
-        "not_on_amazon_advice": reconcile_status.NOT_ON_AMAZON_ADVICE,
+        "page_url": lambda **cursor: _page_url(results, **cursor), "usd": r.format_usd,
+        "labels": r.REASON_LABELS, "not_on_amazon_advice": reconcile_status.NOT_ON_AMAZON_ADVICE,
         "editable": can_manage(), "is_admin": _is_admin(), "import_form": ImportForm(),
         "latest_import": _import_view(_latest_import(account.id)), "import_error": None,
     }
@@ -188,10 +192,11 @@ def import_csv() -> Response:
                                user_id=user.id if user else None, filename=upload.filename, data=data)
             return redirect(url_for(".import_status", import_id=job.id))
     rules = r.Rules.from_settings(get_session().get(AmazonSettings, account.id))
-    results = search(account.id, rules, query="", outcome="", page=1)
+    results = search(account.id, rules, query="", outcome="")
     return render_page(
         "catalog/index", status=422, account=account, rules=rules, results=results, filters=OUTCOME_FILTERS,
-        page_url=lambda n: _page_url(results, n), usd=r.format_usd, labels=r.REASON_LABELS, editable=True,
+        page_url=lambda **cursor: _page_url(results, **cursor), usd=r.format_usd, labels=r.REASON_LABELS,
+        editable=True,
         is_admin=_is_admin(), import_form=form, latest_import=_import_view(_latest_import(account.id)),
         import_error=error,
     )

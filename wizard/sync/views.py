@@ -18,13 +18,14 @@ from werkzeug.wrappers import Response
 from wizard.connect.steps import SETUP_INCOMPLETE, facts_for, ready_to_sync
 from wizard.db import get_session
 from wizard.extensions import htmx
-from wizard.models import Connection, ConnectionStatus
+from wizard.models import Connection, ConnectionStatus, listing_stats
 from wizard.models.base import utcnow
 from wizard.models.sync import (
     ACTIVE_RUN_STATUSES,
     BatchStatus,
     FeedBatch,
     ListingState,
+    ListingStatus,
     RunStatus,
     SyncRun,
     SyncTrigger,
@@ -171,9 +172,9 @@ def next_scheduled_run(session: Session, account_id: int, interval: int) -> date
 def sync_summary(account_id: int) -> dict[str, Any]:
     """Return what the home page shows about the sync of ``account_id``."""
     session = get_session()
-    counts = dict(session.exec(
-        select(ListingState.status, func.count()).where(ListingState.account_id == account_id)
-        .group_by(ListingState.status)).all())
+    # Stored by the sync after each job (a GROUP BY of every SKU's state is the worker's job, not the page's).
+    counts = {ListingStatus[name].value if name in ListingStatus.__members__ else name: n
+              for name, n in listing_stats.counts(session.connection(), account_id).items()}
     connection = session.exec(select(Connection).where(Connection.account_id == account_id)).first()
     return {
         "latest": _latest_run(session, account_id),
