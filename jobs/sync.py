@@ -40,7 +40,7 @@ from wizard.config import from_environment
 from wizard.connect.steps import SETUP_INCOMPLETE, facts_for, ready_to_sync
 from wizard.crypto import TokenCipher
 from wizard.db import session_scope, table_of
-from wizard.models import Account, AmazonSettings, Connection, ConnectionStatus
+from wizard.models import Account, AmazonSettings, Connection, ConnectionStatus, listing_stats
 from wizard.models.base import utcnow
 from wizard.models.sync import (
     ACTIVE_RUN_STATUSES,
@@ -84,7 +84,11 @@ def sync_account(account_id: int, trigger: str = SyncTrigger.CRON.value) -> str:
             return "busy"
         try:
             with lock.keep_alive():
-                outcome = Syncer(config, redis, account_id, lock=lock).run(trigger)
+                try:
+                    outcome = Syncer(config, redis, account_id, lock=lock).run(trigger)
+                finally:
+                    # The home page shows stored counts: recompute them here, never per page view.
+                    listing_stats.refresh(config["DATABASE_URL"], account_id)
         finally:
             lock.release()
         if outcome.follow_up_in is not None:

@@ -40,6 +40,14 @@ def rebuild(connection: Connection, account_id: int) -> None:
     connection.execute(text(backfill_sql("account_id = :a")), {"a": account_id})
 
 
+def refresh(database_url: str, account_id: int) -> None:
+    """Recompute an account's counts in a transaction of their own (the sync job calls this)."""
+    from wizard.db import engine_for
+
+    with engine_for(database_url).begin() as connection:
+        rebuild(connection, account_id)
+
+
 def counts(connection: Connection, account_id: int) -> dict[str, int]:
     """Return ``status -> listings`` for an account (statuses with none are left out)."""
     rows = connection.execute(text(f"SELECT status, listings FROM {TABLE} WHERE account_id = :a "
@@ -47,4 +55,4 @@ def counts(connection: Connection, account_id: int) -> dict[str, int]:
     return {str(status): int(listings) for status, listings in rows}
 
 
-__all__ = ["ListingStatusCount", "counts", "rebuild"]
+__all__ = ["ListingStatusCount", "counts", "rebuild", "refresh"]
