@@ -84,6 +84,10 @@ def test_the_replace_prompt_shows_no_contradictory_reauthorization_banner(
 
     assert "Replace the connected Amazon account?" in page
     assert "Amazon needs you to re-authorize" not in page and 'class="banner' not in page
+    # Both sellers named by store and marketplace, as Amazon reports them.
+    text = text_of(page)
+    assert f"{PRO_SELLER} · Acme Outdoor Co · Amazon.com (US)" in text
+    assert f"{OTHER_PRO_SELLER} · Second Street Goods · Amazon.com (US)" in text
 
 
 def test_reauthorizing_says_how_to_keep_the_seller_or_use_a_different_one(

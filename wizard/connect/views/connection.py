@@ -9,7 +9,14 @@ from werkzeug.wrappers import Response
 
 from wizard.accounts.service import managers_of
 from wizard.connect import tips
-from wizard.connect.service import SellerTaken, confirm_pending, connection_for, discard_pending, disconnect
+from wizard.connect.service import (
+    SellerTaken,
+    confirm_pending,
+    connection_for,
+    discard_pending,
+    disconnect,
+    pending_seller_glance,
+)
 from wizard.connect.steps import StepName, current_step
 from wizard.connect.tips import CALLBACK_MESSAGES
 from wizard.connect.views.common import PREFIX, bp, facts, page_context, signed_in_user, step_url
@@ -60,8 +67,9 @@ def confirm_seller() -> Response | str:
     if connection is None or not connection.pending_selling_partner_id:
         return redirect(url_for("connect.index"))
     # No "needs re-authorization" banner over the question: the merchant is answering it right here.
+    pending = pending_seller_glance(connection, amazon=get_amazon(), cipher=get_cipher())
     return render_template("connect/confirm_seller.html", connection=connection, form=EmptyForm(), tips=tips,
-                           problem=None, banner=None)
+                           problem=None, banner=None, pending=pending)
 
 
 @bp.post(PREFIX + "/confirm-seller")
@@ -76,7 +84,9 @@ def confirm_seller_post() -> Response | tuple[str, int]:
         confirm_pending(get_session(), connection, user_id=signed_in_user().id or 0)
     except SellerTaken:
         return render_template("connect/confirm_seller.html", connection=connection, form=EmptyForm(),
-                               tips=tips, problem=CALLBACK_MESSAGES["seller_taken"], banner=None), 409
+                               tips=tips, problem=CALLBACK_MESSAGES["seller_taken"], banner=None,
+                               pending=pending_seller_glance(connection, amazon=get_amazon(),
+                                                             cipher=get_cipher())), 409
     return redirect(url_for("connect.verify"))
 
 
