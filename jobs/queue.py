@@ -57,6 +57,30 @@ def enqueue_sync(account_id: int, trigger: str, *, connection: Redis, delay: flo
     return queue.enqueue(SYNC_JOB, account_id, trigger, **options)
 
 
+URGENT_QUEUE = "urgent"
+#: The urgent lane's job (issue 11 §1): stock-outs sent at once with patchListingsItem.
+URGENT_JOB = "jobs.urgent.urgent_account"
+
+
+def _urgent_key(account_id: int) -> str:
+    return f"urgent:queued:{account_id}"
+
+
+def enqueue_urgent(account_id: int, *, connection: Redis) -> bool:
+    """Enqueue the urgent lane for ``account_id`` unless a pass is queued (it reads the newest state)."""
+    if not connection.set(_urgent_key(account_id), "1", nx=True, ex=300):
+        return False
+    Queue(URGENT_QUEUE, connection=connection).enqueue(
+        URGENT_JOB, account_id, job_timeout=600, result_ttl=600, failure_ttl=86400,
+        description=f"urgent lane of account {account_id}")
+    return True
+
+
+def urgent_started(account_id: int, connection: Redis) -> None:
+    """Let the next change enqueue another pass (called when a pass starts reading)."""
+    connection.delete(_urgent_key(account_id))
+
+
 def _soon_key(account_id: int) -> str:
     return f"sync:soon:{account_id}"
 
@@ -76,6 +100,9 @@ def schedule_sync_soon(account_id: int) -> bool:
     delay = int(config.get("SYNC_SOON_DELAY", 60))
     connection = redis_connection(config["REDIS_URL"])
     try:
+        if config.get("URGENT_LANE", True):
+            # Stock-outs do not wait for the feed (issue 11 §1): the lane decides which changes are urgent.
+            enqueue_urgent(account_id, connection=connection)
         if not connection.set(_soon_key(account_id), "1", nx=True, ex=max(delay, 1)):
             return False
         enqueue_sync(account_id, "change", connection=connection, delay=delay)
@@ -158,6 +185,7 @@ __all__ = [
     "redis_connection",
     "register_cron",
     "schedule_sync_soon",
+    "enqueue_urgent",
     "sync_queue",
 ]
 

@@ -55,7 +55,7 @@ from wizard.models.sync import (
 from wizard.reconcile import gate
 from wizard.reconcile.sweeps import Reconciler
 from wizard.rules import Rules
-from wizard.sync import dryrun
+from wizard.sync import dryrun, guard, urgent
 from wizard.sync import plan as sync_plan
 
 log = logging.getLogger(__name__)
@@ -265,7 +265,13 @@ class Syncer:
                 self._begin(run)
             try:
                 if run is not None and run.status in (RunStatus.QUEUED, RunStatus.PLANNING):
-                    self._plan(run)
+                    # The urgent lane never changes what Amazon holds while a feed is being planned.
+                    with urgent.planning_lock(self.redis, self.account_id):
+                        self._plan(run)
+                if run is not None and run.batches_submitted == 0 and run.batches_total > 0:
+                    guard.check_run(session, self.config, run)  # issue 11 §2: the blast-radius guard
+                if guard.waiting(session, self.account_id) is not None:
+                    return Outcome("held")
                 self._submit_pending()
                 if not self._follow():
                     return Outcome("processing", follow_up_in=self._next_poll_in())
@@ -420,7 +426,8 @@ class Syncer:
         insert = (f"INSERT INTO listing_state ({', '.join(columns)}) "  # noqa: S608
                   f"VALUES ({', '.join([mark] * len(columns))}) ON CONFLICT (account_id, sku) DO ")
         upsert = insert + "UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in columns[2:])
-        pending, batch_id = ListingStatus.PENDING.value, batch.id
+        # Raw SQL skips the Enum type: write the name it stores (what the ORM reads back), not the value.
+        pending, batch_id = ListingStatus.PENDING.name, batch.id
         params = [(self.account_id, sku, pending, batch_id, message_id, quantity, price)
                   for message_id, sku, quantity, price in planned.rows]
         connection = self.session.connection()

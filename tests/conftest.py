@@ -66,6 +66,8 @@ def app_config(database_url: str, redis_url: str, sandbox) -> dict[str, object]:
         "SERVER_NAME": None,
         # The dry run before a first sync has its own tests (tests/integration/test_amazon_check.py).
         "CHECK_BEFORE_FIRST_SYNC": False,
+        # The urgent lane (issue 11 §1) has its own tests (tests/integration/test_urgent_lane.py).
+        "URGENT_LANE": False,
     }
 
 

@@ -7,7 +7,7 @@ from wizard.models.accounts import Account, OAuthState, Role, User
 from wizard.models.catalog import AmazonSettings, ApiToken, CatalogImport, Product, SettingsVersion
 from wizard.models.catalog_stats import CatalogHistogram, CatalogPriceHistogram
 from wizard.models.connection import Connection, ConnectionStatus
-from wizard.models.guard import AmazonCheck
+from wizard.models.guard import AmazonCheck, RunHold, UrgentUpdate
 from wizard.models.listing_stats import ListingStatusCount
 from wizard.models.reconcile import AmazonListing, ListingDrift, ReconcileSweep
 from wizard.models.sync import (
@@ -22,7 +22,7 @@ from wizard.models.sync import (
 
 __all__ = [
     "Account", "AmazonSettings", "ApiToken", "CatalogHistogram", "CatalogImport", "CatalogPriceHistogram",
-    "AmazonCheck",
+    "AmazonCheck", "RunHold", "UrgentUpdate",
     "AmazonListing", "Connection", "ConnectionStatus", "ListingDrift", "ListingStatusCount", "ReconcileSweep",
     "OAuthState",
     "Product", "Role", "SettingsVersion", "User",

@@ -33,7 +33,7 @@ from wizard.models.sync import (
 from wizard.reconcile import status as reconcile_status
 from wizard.rendering import render_page
 from wizard.security import current_account, manage, signed_in
-from wizard.sync import dryrun
+from wizard.sync import dryrun, urgent
 from wizard.text import plural
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
@@ -230,6 +230,7 @@ def _page_context() -> dict[str, Any]:
         "amazon_counts": reconcile_status.counts(session, account.id),
         "price_drift": reconcile_status.price_drift(session, account.id),
         "check_waiting": dryrun.first_sync_waits(current_app.config, session, account.id),
+        "urgent_stats": urgent.stats(session, account.id),
     }
 
 
