@@ -150,6 +150,12 @@ def run_worker_burst(connection: Redis, *, with_scheduler: bool = False) -> bool
     return bool(worker.work(burst=True, with_scheduler=with_scheduler))
 
 
+def run_urgent_burst(connection: Redis) -> bool:
+    """Work the urgent queue until it is empty in this process (tests and the benchmark)."""
+    worker = SimpleWorker([Queue(URGENT_QUEUE, connection=connection)], connection=connection)
+    return bool(worker.work(burst=True))
+
+
 def scheduled_job_count(connection: Redis) -> int:
     """Return how many sync jobs wait for their time to come (``enqueue_in``)."""
     return int(sync_queue(connection).scheduled_job_registry.count)
@@ -186,6 +192,7 @@ __all__ = [
     "register_cron",
     "schedule_sync_soon",
     "enqueue_urgent",
+    "run_urgent_burst",
     "sync_queue",
 ]
 
