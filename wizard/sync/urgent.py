@@ -193,11 +193,11 @@ def _record(session: Session, account_id: int, candidate: Candidate, status: str
     where = and_(state.account_id == account_id, state.sku == candidate.sku)
     if status == "ACCEPTED":
         values: dict[str, Any] = {"accepted_quantity": candidate.quantity, "accepted_at": now,
-                                  "status": ListingStatus.ACCEPTED.value, "error_code": None,
+                                  "status": ListingStatus.ACCEPTED, "error_code": None,
                                   "error_message": None}
     else:
         first = issues[0] if issues else {"code": "urgent_invalid", "message": "Amazon refused the update."}
-        values = {"status": ListingStatus.REJECTED.value, "error_code": first["code"][:80],
+        values = {"status": ListingStatus.REJECTED, "error_code": first["code"][:80],
                   "error_message": first["message"][:1000]}
     session.execute(update(table_of(ListingState)).where(where).values(
         sent_quantity=candidate.quantity, sent_at=sent_at, **values))
