@@ -68,10 +68,10 @@ def plan_once(database_url: str, account_id: int) -> dict[str, Any]:
     from redis import Redis
     from sqlmodel import select
 
-    from jobs.sync import Syncer
     from wizard.amazon.client import SellerAuth
     from wizard.db import session_scope
     from wizard.models.sync import FeedBatch, RunStatus, SyncRun
+    from wizard.sync.runner import Syncer
 
     syncer = Syncer(_config(database_url, "redis://127.0.0.1:1/0"), Redis.from_url("redis://127.0.0.1:1/0"),
                     account_id)
@@ -103,11 +103,11 @@ def accept_everything(database_url: str) -> None:
         conn.execute(text(
             "UPDATE listing_state SET accepted_quantity = COALESCE(inflight_quantity, accepted_quantity), "
             "accepted_price_cents = COALESCE(inflight_price_cents, accepted_price_cents), "
-            "status = 'accepted', "
+            "status = 'ACCEPTED', "
             "inflight_batch_id = NULL, inflight_message_id = NULL, inflight_quantity = NULL, "
             "inflight_price_cents = NULL"))
-        conn.execute(text("UPDATE feed_batch SET status = 'done'"))
-        conn.execute(text("UPDATE sync_run SET status = 'done'"))
+        conn.execute(text("UPDATE feed_batch SET status = 'DONE'"))
+        conn.execute(text("UPDATE sync_run SET status = 'DONE'"))
 
 
 def change_one_percent(database_url: str) -> int:
@@ -163,11 +163,11 @@ def amazon_calls(count: int) -> dict[str, Any]:
     """Sync ``count`` changed SKUs against a sandbox process and count every call."""
     from redis import Redis
 
-    from jobs.sync import Syncer
     from tests.fixtures.sandbox import SandboxControl, start_sandbox_subprocess
     from tests.fixtures.services import RedisServer, free_port
     from tests.fixtures.worker import connect, save_settings
     from wizard.db import session_scope
+    from wizard.sync.runner import Syncer
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     redis_server = RedisServer(free_port(), workdir)

@@ -1,4 +1,4 @@
-"""Background jobs run by RQ workers: plain functions that take ids and open their own database session.
-
-All ``rq`` imports live in :mod:`jobs.queue`; the job bodies are in :mod:`jobs.sync`.
+"""RQ wiring only: queues and enqueueing (:mod:`jobs.queue`, every ``rq`` import), the cron configuration
+(:mod:`jobs.cron_config`) and thin job functions taking ids (:mod:`jobs.sync`). The sync itself lives in
+:mod:`wizard.sync.runner`.
 """

@@ -17,10 +17,8 @@ from jobs.queue import (
     enqueue_reconcile,
     enqueue_sync,
     follow_up_pending,
-    redis_connection,
     schedule_reconcile_follow_up,
 )
-from jobs.sync import AccountLock
 from wizard.config import from_environment
 from wizard.connect.steps import facts_for, ready_to_sync
 from wizard.db import session_scope
@@ -28,6 +26,8 @@ from wizard.models import Account, Connection, ConnectionStatus
 from wizard.models.reconcile import SweepKind
 from wizard.models.sync import SyncRun
 from wizard.reconcile.runner import due_kind, run_sweep
+from wizard.redis_connection import open_redis
+from wizard.sync.lock import AccountLock
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def reconcile_account(account_id: int, kind: str = "", skus: list[str] | None = 
     while such a step is on its way.
     """
     config = from_environment()
-    redis = redis_connection(config["REDIS_URL"])
+    redis = open_redis(config["REDIS_URL"])
     try:
         if follow_up_pending(account_id, redis, taking_over=follow):
             return "scheduled"
@@ -86,7 +86,7 @@ def enqueue_all_reconciles() -> int:
                 col(Connection.selling_partner_id).is_not(None)).order_by(col(Account.id))).all()
         account_ids = [account.id for account in accounts
                        if account.id is not None and ready_to_sync(facts_for(session, account))]
-    redis = redis_connection(config["REDIS_URL"])
+    redis = open_redis(config["REDIS_URL"])
     try:
         for account_id in account_ids:
             enqueue_reconcile(account_id, "", connection=redis)

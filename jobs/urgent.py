@@ -13,13 +13,14 @@ import logging
 from sqlalchemy import select
 from sqlmodel import col
 
-from jobs.queue import enqueue_sync, enqueue_urgent, redis_connection, urgent_started
+from jobs.queue import enqueue_sync, enqueue_urgent, urgent_started
 from wizard.amazon.errors import AmazonError, AuthorizationRevoked
 from wizard.config import from_environment
 from wizard.crypto import TokenCipher
 from wizard.db import session_scope
 from wizard.models import Connection
 from wizard.reconcile.runner import amazon_client, seller_for
+from wizard.redis_connection import open_redis
 from wizard.sync import urgent
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 def urgent_account(account_id: int) -> str:
     """Run one pass of the urgent lane for ``account_id``; return what happened, for RQ's result."""
     config = from_environment()
-    redis = redis_connection(config["REDIS_URL"])
+    redis = open_redis(config["REDIS_URL"])
     try:
         urgent_started(account_id, redis)
         with session_scope(config["DATABASE_URL"]) as session:

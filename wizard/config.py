@@ -46,6 +46,8 @@ ENV_VARS: dict[str, tuple[Any, str]] = {
     "AMAZON_SPAPI_ENDPOINT": ("https://sellingpartnerapi-na.amazon.com", _STR),
     "AMAZON_APP_DRAFT": (True, _BOOL),
     "AMAZON_HTTP_TIMEOUT": (15.0, _FLOAT),
+    "AMAZON_DOCUMENT_URL_PREFIXES": ("", _STR),
+    "AMAZON_REPORT_MAX_BYTES": (200 * 1024 * 1024, _INT),
     "SYNC_INTERVAL": (900, _INT),
     "SYNC_SOON_DELAY": (60, _INT),
     "SYNC_LOCK_TTL": (120, _INT),

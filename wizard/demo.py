@@ -94,11 +94,12 @@ def _load_catalogs(session: Session, accounts: list[Account]) -> None:
 
 def _sync_now(account: Account, config: Mapping[str, Any]) -> None:
     """Start the connected account's first sync now rather than at the scheduler's next tick."""
-    from jobs.queue import enqueue_sync, redis_connection
+    from wizard.redis_connection import open_redis
+    from wizard.tasks import enqueue_sync
 
     assert account.id is not None
-    redis = redis_connection(config["REDIS_URL"])
+    redis = open_redis(config["REDIS_URL"])
     try:
-        enqueue_sync(account.id, "manual", connection=redis)
+        enqueue_sync(account.id, "manual", redis=redis)
     finally:
         redis.close()

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from flask import current_app
 from redis import Redis
 
-from wizard.amazon.client import AmazonClient, TokenCache
+from wizard.amazon.client import AmazonClient
 from wizard.crypto import TokenCipher
+from wizard.redis_connection import open_redis
 
 T = TypeVar("T")
+
+#: The longest a page waits for a token of Amazon's usage plan before saying Amazon is busy.
+WEB_MAX_RATE_WAIT = 5.0
 
 
 def _extension(name: str, factory: Callable[[], T]) -> T:
@@ -24,7 +28,7 @@ def _extension(name: str, factory: Callable[[], T]) -> T:
 
 def get_redis() -> Redis:
     """Return the app's Redis connection (bytes responses, as RQ expects)."""
-    return _extension("redis", lambda: Redis.from_url(current_app.config["REDIS_URL"]))
+    return _extension("redis", lambda: open_redis(current_app.config["REDIS_URL"]))
 
 
 def get_cipher() -> TokenCipher:
@@ -33,9 +37,6 @@ def get_cipher() -> TokenCipher:
 
 
 def get_amazon() -> AmazonClient:
-    """Return the Amazon client, sharing the access-token cache with the workers."""
-    # The connection is opened without decode_responses, so get() returns bytes as TokenCache says;
-    # redis-py's annotations cannot know that and say ``bytes | str | None``.
-    return _extension(
-        "amazon", lambda: AmazonClient.from_config(current_app.config, cache=cast(TokenCache, get_redis())),
-    )
+    """Return the Amazon client, built as the worker's: same retries, shared token cache and rate buckets."""
+    return _extension("amazon", lambda: AmazonClient.from_config(current_app.config, get_redis(),
+                                                                 max_wait=WEB_MAX_RATE_WAIT))

@@ -154,10 +154,10 @@ def test_a_feed_amazon_keeps_for_hours_is_explained_to_the_merchant_and_flagged_
 
     from sqlmodel import select
 
-    from jobs.sync import FOLLOW, Syncer
     from wizard.config import from_environment
     from wizard.models.base import utcnow
     from wizard.models.sync import BatchStatus, FeedBatch
+    from wizard.sync.runner import FOLLOW, Syncer
 
     add_products(db, seller.account_id, 30)
     sandbox.processing(paused=True)  # Amazon keeps the feed IN_QUEUE
@@ -181,7 +181,7 @@ def test_a_feed_amazon_keeps_for_hours_is_explained_to_the_merchant_and_flagged_
     assert "up to a few hours during peak periods" in html
 
     age_the_feed(13)
-    with caplog.at_level(logging.ERROR, logger="jobs.sync"):
+    with caplog.at_level(logging.ERROR, logger="wizard.sync.runner"):
         assert Syncer(config, redis, seller.account_id).run(FOLLOW).status == "processing"
     assert any("OPERATOR" in r.getMessage() and "still IN_QUEUE after 13.0 hours" in r.getMessage()
                for r in caplog.records)

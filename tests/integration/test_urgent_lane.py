@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from redis import Redis
 from sqlmodel import Session, select
 
-from jobs.queue import run_urgent_burst
+from tests.fixtures.queues import run_urgent_burst
 from tests.fixtures.sandbox import SandboxControl
 from tests.fixtures.worker import Seller, add_products, last_run, run_sync
 from wizard.catalog import api_tokens

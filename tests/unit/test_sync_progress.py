@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from wizard.models.sync import RunStatus, SyncRun
-from wizard.sync.views import Progress, tip_for
+from wizard.sync.progress import Progress
+from wizard.sync.views import tip_for
 
 
 def test_each_batch_counts_twice_submitted_then_processed() -> None:

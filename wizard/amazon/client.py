@@ -15,12 +15,12 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
+from redis import Redis
 
 from wizard.amazon.errors import (
     AccessDenied,
@@ -31,10 +31,10 @@ from wizard.amazon.errors import (
     InvalidClient,
     Throttled,
 )
+from wizard.amazon.ratelimit import RedisTokenBuckets
 from wizard.crypto import InvalidToken, TokenCipher
 
 if TYPE_CHECKING:
-    from wizard.amazon.feeds import FeedsApi
     from wizard.amazon.listings import ListingsApi
     from wizard.amazon.reports import ReportsApi
 
@@ -154,6 +154,7 @@ class AmazonClient:
         timeout: float = 15.0,
         http: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        document_url_prefixes: tuple[str, ...] = ("https://",),
     ) -> None:
         self.lwa_token_url = lwa_token_url
         self.client_id = client_id
@@ -167,23 +168,41 @@ class AmazonClient:
         self.http = http or requests.Session()
         self.http.headers["User-Agent"] = USER_AGENT
         self._sleep = sleep
+        #: Presigned document URLs must start with one of these (Amazon's are https S3 URLs).
+        self.document_url_prefixes = document_url_prefixes
         #: Calls made, by operation name: the benchmark and the tests read it.
         self.calls: dict[str, int] = {}
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], *, cache: TokenCache | None = None,
-                    limiter: RateLimiter | None = None, retry: RetryPolicy | None = None) -> AmazonClient:
-        """Build a client from the app or worker configuration."""
+    def from_config(cls, config: Mapping[str, Any], redis: Redis, *, max_wait: float | None = None,
+                    http: requests.Session | None = None) -> AmazonClient:
+        """Build the client the web app and the worker both use, from their configuration.
+
+        Retries follow ``AMAZON_RETRY_ATTEMPTS`` and ``AMAZON_RETRY_BASE_DELAY``; access tokens are cached and
+        Amazon's usage plans kept as token buckets in ``redis``, shared by every web and worker process, so a
+        merchant clicking in the wizard and a running sync draw from the same per-seller budget. ``redis``
+        must be opened without ``decode_responses`` (as :func:`wizard.redis_connection.open_redis` does).
+
+        ``max_wait`` bounds how long a call waits for a token of its bucket before giving up with
+        ``Throttled`` (the web passes a few seconds: a page must not hang); None waits as long as needed.
+        """
+        retry = RetryPolicy(attempts=int(config["AMAZON_RETRY_ATTEMPTS"]),
+                            base_delay=float(config["AMAZON_RETRY_BASE_DELAY"]))
+        limiter = RedisTokenBuckets(redis, give_up_after=max_wait)
         return cls(
             lwa_token_url=config["AMAZON_LWA_TOKEN_URL"],
             client_id=config["AMAZON_LWA_CLIENT_ID"],
             client_secret=config["AMAZON_LWA_CLIENT_SECRET"],
             spapi_endpoint=config["AMAZON_SPAPI_ENDPOINT"],
             cipher=TokenCipher(config["TOKEN_ENCRYPTION_KEYS"]),
-            cache=cache,
+            # Opened without decode_responses, so get() returns bytes as TokenCache says; redis-py's
+            # annotations cannot know that and say ``bytes | str | None``.
+            cache=cast(TokenCache, redis),
             limiter=limiter,
             retry=retry,
-            timeout=float(config.get("AMAZON_HTTP_TIMEOUT", 15.0)),
+            timeout=float(config["AMAZON_HTTP_TIMEOUT"]),
+            http=http,
+            document_url_prefixes=document_url_prefixes(config),
         )
 
     # ---- Login with Amazon ------------------------------------------------------------------------------
@@ -332,25 +351,39 @@ class AmazonClient:
                 raise AccessDenied(error.message, code=error.code, status=403, request_id=error.request_id)
             raise error
 
+    def _check_document_url(self, operation: str, url: str) -> None:
+        if not url.startswith(self.document_url_prefixes):
+            raise AmazonRequestError(f"{operation}: refusing a document URL that is not https "
+                                     f"({url.split(':', 1)[0]}://…)", code="document_url_refused")
+
     def transfer(self, operation: str, method: str, url: str, *, data: bytes | None = None,
-                 headers: Mapping[str, str] | None = None) -> requests.Response:
+                 headers: Mapping[str, str] | None = None, stream: bool = False) -> requests.Response:
         """Upload to or download from a presigned document URL, retrying time-outs and 5xx.
 
         No access token is sent: the URL itself is the authorization (and S3 rejects unexpected headers).
+        The URL comes from Amazon's answer, so it is checked first: only ``document_url_prefixes`` (https,
+        plus the sandbox in development) are fetched, and a redirect is refused rather than followed.
+        With ``stream`` the body is left unread for the caller to read in bounded pieces.
         """
+        self._check_document_url(operation, url)
         attempt = 0
         while True:
             attempt += 1
             self._count(operation)
             try:
                 response = self.http.request(method, url, data=data, headers=dict(headers or {}),
-                                             timeout=self.timeout)
+                                             timeout=self.timeout, allow_redirects=False, stream=stream)
             except (requests.ConnectionError, requests.Timeout):
                 if attempt < self.retry.attempts:
                     self._sleep(self.retry.delay(attempt))
                     continue
                 raise AmazonUnavailable(f"{operation}: the document store did not answer",
                                         code="timeout") from None
+            if 300 <= response.status_code < 400:
+                response.close()
+                raise AmazonRequestError(f"{operation}: the document URL redirected (HTTP "
+                                         f"{response.status_code}); redirects are not followed",
+                                         code="document_redirect", status=response.status_code)
             if response.status_code < 400:
                 return response
             if (response.status_code >= 500 or response.status_code == 429) and attempt < self.retry.attempts:
@@ -358,13 +391,6 @@ class AmazonClient:
                 continue
             kind = AmazonUnavailable if response.status_code >= 500 else AmazonRequestError
             raise kind(f"{operation} failed with HTTP {response.status_code}", status=response.status_code)
-
-    @property
-    def feeds(self) -> FeedsApi:
-        """Return the Feeds API operations, sharing this client's tokens, limiter and retries."""
-        from wizard.amazon.feeds import FeedsApi
-
-        return FeedsApi(self)
 
     @property
     def listings(self) -> ListingsApi:
@@ -390,7 +416,9 @@ class AmazonClient:
     def open_download(self, operation: str, url: str) -> requests.Response:
         """Start streaming a presigned document URL (a report can be hundreds of MB): the caller reads
         ``response.raw`` and closes the response. Time-outs and 5xx before the body starts are retried.
+        The URL is checked as :meth:`transfer` checks it (https or a configured prefix; no redirects).
         """
+        self._check_document_url(operation, url)
         attempt = 0
         while True:
             attempt += 1
@@ -470,17 +498,25 @@ class AmazonClient:
         )
 
 
+def document_url_prefixes(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """Return the URL prefixes presigned documents may be fetched from.
+
+    ``AMAZON_DOCUMENT_URL_PREFIXES`` (comma-separated) adds prefixes to ``https://``; in development and
+    tests it defaults to the SP-API endpoint, where the sandbox serves its documents over plain http.
+    """
+    raw = str(config.get("AMAZON_DOCUMENT_URL_PREFIXES") or "")
+    extra = [prefix.strip() for prefix in raw.split(",") if prefix.strip()]
+    if not extra and config.get("APP_ENV") in ("development", "test"):
+        extra = [str(config["AMAZON_SPAPI_ENDPOINT"]).rstrip("/") + "/"]
+    return ("https://", *extra)
+
+
 def _retry_after(response: requests.Response) -> float | None:
     raw = response.headers.get("Retry-After")
     try:
         return float(raw) if raw else None
     except ValueError:
         return None
-
-
-def quote_sku(sku: str) -> str:
-    """URL-encode a SKU for a path segment, as the Listings Items API requires."""
-    return quote(sku, safe="")
 
 
 __all__ = [
@@ -494,5 +530,4 @@ __all__ = [
     "SellerAccount",
     "SellerAuth",
     "TokenSet",
-    "quote_sku",
 ]

@@ -7,8 +7,8 @@ token).
 
 from __future__ import annotations
 
-import gzip
 import json
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from wizard.amazon.client import AmazonClient, SellerAuth
 
 FEEDS = "/feeds/2021-06-30"
+#: The largest processing report we read, decompressed. A JSON_LISTINGS_FEED report of 25,000 messages is a
+#: few MiB; anything near this is not a report we can use, and reading on would only exhaust memory.
+MAX_REPORT_BYTES = 200 * 1024 * 1024
+#: How much of a download is read (and inflated) at a time.
+_CHUNK = 256 * 1024
 #: Terminal processing statuses: Amazon will not change the feed any more.
 TERMINAL_STATUSES = frozenset({"DONE", "CANCELLED", "FATAL"})
 
@@ -106,8 +111,9 @@ def _feed(body: dict[str, Any]) -> Feed:
 class FeedsApi:
     """The Feeds API operations the sync needs."""
 
-    def __init__(self, client: AmazonClient) -> None:
+    def __init__(self, client: AmazonClient, *, max_report_bytes: int = MAX_REPORT_BYTES) -> None:
         self.client = client
+        self.max_report_bytes = max_report_bytes
 
     def create_feed_document(self, seller: SellerAuth, content_type: str) -> FeedDocumentUpload:
         """Reserve a document and return its id and upload URL (``createFeedDocument``)."""
@@ -153,11 +159,44 @@ class FeedsApi:
                             compression_algorithm=body.get("compressionAlgorithm"))
 
     def download(self, document: FeedDocument) -> bytes:
-        """Download a document, un-gzipping it when Amazon compressed it."""
-        content = self.client.transfer("downloadFeedDocument", "GET", document.url).content
-        if document.compression_algorithm == "GZIP" or content[:2] == b"\x1f\x8b":
-            content = gzip.decompress(content)
-        return content
+        """Download a document as a stream, un-gzipping it when compressed, up to ``max_report_bytes``.
+
+        The body is read and inflated a chunk at a time, and the inflater is never asked for more than the
+        room left under the cap, so a small gzip that would inflate to gigabytes stops at the cap with
+        ``AmazonRequestError(code="report_too_large")``.
+        """
+        response = self.client.transfer("downloadFeedDocument", "GET", document.url, stream=True)
+        out = bytearray()
+        inflater: Any = None
+        try:
+            for chunk in response.iter_content(_CHUNK):
+                if inflater is None:
+                    gzipped = document.compression_algorithm == "GZIP" or chunk[:2] == b"\x1f\x8b"
+                    # wbits 16 + MAX_WBITS: a gzip header and trailer around a deflate stream.
+                    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else False
+                if inflater is False:
+                    out += chunk
+                    self._check_size(len(out))
+                    continue
+                data = chunk
+                while data:
+                    room = self.max_report_bytes - len(out) + 1
+                    out += inflater.decompress(data, room)
+                    self._check_size(len(out))
+                    data = inflater.unconsumed_tail
+        except zlib.error:
+            raise AmazonRequestError("The document is not valid gzip", code="invalid_report") from None
+        finally:
+            response.close()
+        if inflater:
+            out += inflater.flush()
+            self._check_size(len(out))
+        return bytes(out)
+
+    def _check_size(self, size: int) -> None:
+        if size > self.max_report_bytes:
+            raise AmazonRequestError(f"The document is larger than {self.max_report_bytes:,} bytes once "
+                                     "decompressed; refusing to read on", code="report_too_large")
 
     def processing_report(self, seller: SellerAuth, result_feed_document_id: str) -> ProcessingReport:
         """Fetch and parse a JSON_LISTINGS_FEED processing report."""

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from redis import Redis
 
+from wizard.amazon.errors import Throttled
+
 log = logging.getLogger(__name__)
 
 
@@ -93,12 +95,14 @@ class RedisTokenBuckets:
 
     def __init__(self, redis: Redis, buckets: Mapping[str, Bucket] | None = None, *,
                  prefix: str = "amazon:rate", sleep: Callable[[float], None] = time.sleep,
-                 max_wait: float = 600.0) -> None:
+                 max_wait: float = 600.0, give_up_after: float | None = None) -> None:
         self.redis = redis
         self.buckets = dict(DEFAULT_BUCKETS if buckets is None else buckets)
         self.prefix = prefix
         self._sleep = sleep
         self.max_wait = max_wait
+        #: Raise ``Throttled`` instead of waiting longer than this for a token (None: wait as needed).
+        self.give_up_after = give_up_after
         self._take = redis.register_script(_TAKE)
         #: Seconds spent waiting, by operation (the benchmark reports it).
         self.waited: dict[str, float] = {}
@@ -123,6 +127,9 @@ class RedisTokenBuckets:
             wait = self.try_acquire(seller_id, operation)
             if wait <= 0:
                 return
+            if self.give_up_after is not None and wait > self.give_up_after:
+                raise Throttled(f"{operation}: Amazon's usage plan allows the next call in {wait:.0f} s",
+                                code="rate_limited")
             wait = min(wait, self.max_wait)
             self.waited[operation] = self.waited.get(operation, 0.0) + wait
             self._sleep(wait)

@@ -28,7 +28,6 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlmodel import col
 
-from jobs.queue import schedule_sync_soon
 from wizard import rules as r
 from wizard.catalog import api_tokens
 from wizard.catalog.importer import (
@@ -44,6 +43,7 @@ from wizard.db import engine_for, get_session
 from wizard.extensions import csrf
 from wizard.models import AmazonSettings, Product
 from wizard.security import TOKEN, access_level, api_token
+from wizard.tasks import schedule_sync_soon
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # machine-to-machine: a bearer token, never a browser cookie, authenticates these requests

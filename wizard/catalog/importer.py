@@ -21,11 +21,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection as DBConnection
 from sqlmodel import Session
 
-from jobs.queue import schedule_sync_soon
 from wizard.db import engine_for, session_scope
 from wizard.models.base import utcnow
 from wizard.models.catalog import SKU_MAX_LENGTH, TITLE_MAX_LENGTH, CatalogImport
 from wizard.rules import parse_usd
+from wizard.tasks import schedule_sync_soon
 
 log = logging.getLogger(__name__)
 

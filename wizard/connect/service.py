@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, col, select
 
 from wizard.amazon import (
@@ -350,3 +350,22 @@ def pending_seller_glance(connection: Connection, *, amazon: AmazonClient,
     shown = next((p for p in participations if p.marketplace_id == US_MARKETPLACE_ID),
                  participations[0] if participations else None)
     return SellerGlance(seller_id, shown.store_name or None if shown else None, _marketplace_label(shown))
+
+
+def usable(connection: Connection | None) -> bool:
+    """Return whether Ecommerce may call Amazon for this connection: connected, with a seller and a token.
+
+    The one answer to "is the connection usable?" (the sync, the scheduler and "Sync now" ask it); its SQL
+    form is :func:`usable_condition`.
+    """
+    return (connection is not None and connection.status == ConnectionStatus.CONNECTED
+            and bool(connection.refresh_token_encrypted) and bool(connection.selling_partner_id))
+
+
+def usable_condition() -> ColumnElement[bool]:
+    """Return :func:`usable` as a SQL condition on the ``connection`` table (for the scheduler's query)."""
+    return and_(col(Connection.status) == ConnectionStatus.CONNECTED,
+                col(Connection.refresh_token_encrypted).is_not(None),
+                col(Connection.refresh_token_encrypted) != "",
+                col(Connection.selling_partner_id).is_not(None),
+                col(Connection.selling_partner_id) != "")

@@ -18,6 +18,7 @@ from wizard.rendering import render_page
 from wizard.rules import Rules
 from wizard.security import can_manage, current_account, signed_in
 from wizard.settings.preview import impact
+from wizard.sync import ledger
 
 bp = Blueprint("home", __name__)
 
@@ -86,4 +87,5 @@ def index() -> Response:
                        catalog=catalog_glance(session, account.id),
                        amazon_counts=reconcile_status.counts(session, account.id),
                        price_drift=reconcile_status.price_drift(session, account.id),
+                       sync_card=ledger.summary(session, account.id),
                        managers=managers_of(session, account.id) if setup and not can_manage() else [])

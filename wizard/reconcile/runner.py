@@ -10,18 +10,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 from redis import Redis
 from sqlalchemy import select
 from sqlmodel import col
 
-from wizard.amazon.client import AmazonClient, RetryPolicy, SellerAuth, TokenCache
+from wizard.amazon.client import AmazonClient, SellerAuth
 from wizard.amazon.errors import AmazonError, AuthorizationRevoked
-from wizard.amazon.ratelimit import RedisTokenBuckets
+from wizard.connect.service import seller_auth, usable
 from wizard.crypto import TokenCipher
 from wizard.db import session_scope
-from wizard.models import Connection, ConnectionStatus
+from wizard.models import Connection
 from wizard.models.base import utcnow
 from wizard.models.reconcile import SweepKind
 from wizard.reconcile.gate import unchecked_skus
@@ -32,19 +32,12 @@ log = logging.getLogger(__name__)
 
 def amazon_client(config: Mapping[str, Any], redis: Redis) -> AmazonClient:
     """Return the Amazon client a job uses: the seller's rate buckets in Redis, shared with the sync."""
-    retry = RetryPolicy(attempts=int(config["AMAZON_RETRY_ATTEMPTS"]),
-                        base_delay=float(config["AMAZON_RETRY_BASE_DELAY"]))
-    # The worker's connection is opened without decode_responses, so get() returns bytes as TokenCache says.
-    return AmazonClient.from_config(config, cache=cast(TokenCache, redis), retry=retry,
-                                    limiter=RedisTokenBuckets(redis))
+    return AmazonClient.from_config(config, redis)
 
 
 def seller_for(connection: Connection | None, cipher: TokenCipher) -> SellerAuth | None:
     """Return the seller to call Amazon for, or None when the connection is not usable."""
-    if (connection is None or connection.status != ConnectionStatus.CONNECTED
-            or not connection.refresh_token_encrypted or not connection.selling_partner_id):
-        return None
-    return SellerAuth(connection.selling_partner_id, cipher.decrypt(connection.refresh_token_encrypted))
+    return seller_auth(connection, cipher) if connection is not None and usable(connection) else None
 
 
 def due_kind(config: Mapping[str, Any], session: Any, account_id: int) -> SweepKind:

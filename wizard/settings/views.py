@@ -17,7 +17,6 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField, StringField
 from wtforms.validators import ValidationError
 
-from jobs.queue import schedule_sync_soon
 from wizard import rules as r
 from wizard.connect import steps
 from wizard.db import get_session
@@ -29,6 +28,7 @@ from wizard.rules import Rules
 from wizard.security import can_manage, current_account, current_user, manage, signed_in
 from wizard.settings.preview import impact
 from wizard.sync import guard
+from wizard.tasks import schedule_sync_soon
 
 bp = Blueprint("amazon_settings", __name__, url_prefix="/settings/amazon")
 

@@ -1,0 +1,528 @@
+"""The sync ledger: every write to ``sync_run``, ``feed_batch`` and ``listing_state``, and the reads of them.
+
+The web ("Sync now") and the worker (``wizard.sync.runner``) both record runs through these functions, so a
+run's life is written in one place:
+
+- :func:`queue_manual_run` (web) or :func:`start_run` (worker) opens a run; :func:`begin` starts a queued one;
+- :func:`write_batch` records a planned feed with its SKUs' messages before anything is sent;
+- :func:`mark_uploaded`, :func:`mark_submitting` and :func:`record_submission` follow ``createFeed``;
+- :func:`apply_report` (a processed feed), :func:`fail_batch` (refused, FATAL or CANCELLED) and
+  :func:`release` (free SKUs without acceptance) close a batch, counted on its run by :func:`count_processed`;
+- :func:`finish_processed_runs`, :func:`stop_active_runs` and :func:`note_retry` close or annotate runs.
+
+Reads for pages: :func:`latest_run`, :func:`last_success`, :func:`history`, :func:`feed_ids_by_run`,
+:func:`summary` (the home card), :func:`states_for` (the catalog's per-product cell, one query per page).
+
+Every function takes the caller's session; those that write commit, so each step is durable before the next
+one starts (a worker killed at any moment is resumed from here). Nothing here calls Amazon, opens Redis or
+imports ``jobs``.
+
+Enum columns store the member *names* (``'PENDING'``), as SQLAlchemy's ``Enum`` type does for the ORM. Core
+statements given members are converted by the column type; the one driver-level statement here
+(:func:`write_batch`) writes :data:`PENDING_STORED` for the same reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from wizard.db import table_of
+from wizard.models import listing_stats
+from wizard.models.base import utcnow
+from wizard.models.catalog import Product
+from wizard.models.connection import Connection, ConnectionStatus
+from wizard.models.sync import (
+    ACTIVE_RUN_STATUSES,
+    BatchStatus,
+    FeedBatch,
+    ListingState,
+    ListingStatus,
+    RunStatus,
+    SyncRun,
+    SyncTrigger,
+)
+from wizard.sync.plan import PlannedBatch
+
+#: Amazon usually processes a feed in minutes; past this the merchant is told it is taking longer.
+SLOW_FEED = timedelta(hours=1)
+#: Amazon says feeds can take up to eight hours under load; past this a feed is overdue: the merchant is
+#: warned and operators are alerted. The one definition of "overdue" (page, fragment and worker log).
+OVERDUE_FEED = timedelta(hours=12)
+
+#: Batches Amazon has not finished with (or that were not sent yet).
+UNFINISHED_BATCHES = (BatchStatus.PLANNED, BatchStatus.UPLOADED, BatchStatus.SUBMITTING,
+                      BatchStatus.SUBMITTED)
+#: Batches still to send: planned, uploaded, or caught between ``submitting`` and Amazon's answer.
+TO_SUBMIT = (BatchStatus.PLANNED, BatchStatus.UPLOADED, BatchStatus.SUBMITTING)
+#: ``sync_run.error_code`` of a run paused because Amazon was slow or throttling (cleared when it finishes).
+BUSY_CODE = "amazon_busy"
+#: How ``listing_state.status`` stores "pending" (the member name; see the module docstring).
+PENDING_STORED = ListingStatus.PENDING.name
+
+
+# ---- runs --------------------------------------------------------------------------------------------------
+
+
+def active_run(session: Session, account_id: int) -> SyncRun | None:
+    """Return the account's run that still has work to do (at most one), if any."""
+    return session.scalars(
+        select(SyncRun).where(col(SyncRun.account_id) == account_id,
+                              col(SyncRun.status).in_(ACTIVE_RUN_STATUSES))
+        .order_by(col(SyncRun.id))
+    ).first()
+
+
+def has_unfinished_batches(session: Session, account_id: int) -> bool:
+    """Return whether some batch of the account is not finished (a run to resume)."""
+    return (session.scalar(
+        select(func.count()).select_from(FeedBatch).where(
+            col(FeedBatch.account_id) == account_id, col(FeedBatch.status).in_(UNFINISHED_BATCHES))
+    ) or 0) > 0
+
+
+def queue_manual_run(session: Session, account_id: int) -> SyncRun:
+    """Record a "Sync now" run as queued, unless a run is already active; return the run to show.
+
+    Recorded before the job is enqueued, so the page shows it (and polls) before a worker picks it up.
+    """
+    run = active_run(session, account_id)
+    if run is None:
+        run = SyncRun(account_id=account_id, trigger=SyncTrigger.MANUAL, status=RunStatus.QUEUED)
+        session.add(run)
+        session.commit()
+    return run
+
+
+def start_run(session: Session, account_id: int, trigger: str) -> SyncRun:
+    """Open a new run in ``planning`` for ``trigger`` (an unknown trigger counts as the schedule's)."""
+    try:
+        kind = SyncTrigger(trigger)
+    except ValueError:
+        kind = SyncTrigger.CRON
+    run = SyncRun(account_id=account_id, trigger=kind, status=RunStatus.PLANNING, started_at=utcnow())
+    session.add(run)
+    session.commit()
+    return run
+
+
+def begin(session: Session, run: SyncRun) -> None:
+    """Start planning a run recorded as queued (by "Sync now")."""
+    run.status = RunStatus.PLANNING
+    run.started_at = utcnow()
+    session.commit()
+
+
+def next_seq(session: Session, run: SyncRun) -> int:
+    """Return the sequence number the run's next batch gets."""
+    last = session.scalar(select(func.coalesce(func.max(col(FeedBatch.seq)), 0))
+                          .where(col(FeedBatch.run_id) == run.id)) or 0
+    return int(last) + 1
+
+
+def planned(session: Session, run: SyncRun) -> None:
+    """Record that planning is over: the run goes on to submit its batches (or to wait for them)."""
+    run.status = RunStatus.SUBMITTING if run.batches_total > run.batches_submitted else RunStatus.PROCESSING
+    run.planned_at = utcnow()
+    session.commit()
+
+
+def note_retry(session: Session, account_id: int, message: str, code: str | None) -> None:
+    """Tell the merchant, on the active run, why it paused and when it goes on (nothing else changes)."""
+    run = active_run(session, account_id)
+    if run is not None:
+        run.error = message[:1000]
+        run.error_code = (code or "")[:80] or None
+        session.commit()
+
+
+def stop_active_runs(session: Session, account_id: int, message: str, code: str) -> None:
+    """Stop the account's runs: unsent batches are cancelled and their SKUs released for the next run.
+
+    Batches already at Amazon are left to finish: the next job follows them.
+    """
+    session.rollback()
+    now = utcnow()
+    for batch in session.scalars(select(FeedBatch).where(
+            col(FeedBatch.account_id) == account_id,
+            col(FeedBatch.status).in_((BatchStatus.PLANNED, BatchStatus.UPLOADED)))):
+        batch.status = BatchStatus.CANCELLED
+        batch.processed_at = now
+        batch.result_summary = ("Not sent: " + message)[:1000]
+        release(session, batch.id or 0, "not_sent", message)
+    for run in session.scalars(select(SyncRun).where(
+            col(SyncRun.account_id) == account_id, col(SyncRun.status).in_(ACTIVE_RUN_STATUSES))):
+        run.status = RunStatus.STOPPED
+        run.finished_at = now
+        run.error = message[:1000]
+        run.error_code = code[:80]
+    session.commit()
+
+
+def finish_processed_runs(session: Session, account_id: int) -> None:
+    """Mark ``done`` every run of the account whose batches were all processed."""
+    now = utcnow()
+    for run in session.scalars(select(SyncRun).where(
+            col(SyncRun.account_id) == account_id,
+            col(SyncRun.status).in_((RunStatus.SUBMITTING, RunStatus.PROCESSING)))):
+        if run.batches_processed >= run.batches_total:
+            run.status = RunStatus.DONE
+            run.finished_at = now
+            if (run.error and not run.error_code) or run.error_code == BUSY_CODE:
+                # A pause note ("Amazon is busy…") is history once the run is done.
+                run.error = run.error_code = None
+    session.commit()
+
+
+# ---- batches -----------------------------------------------------------------------------------------------
+
+
+def write_batch(session: Session, run: SyncRun, seq: int, batch_plan: PlannedBatch) -> FeedBatch:
+    """Record one planned batch and its SKUs' messages (``listing_state.inflight_*``), in one transaction."""
+    batch = FeedBatch(run_id=run.id or 0, account_id=run.account_id, seq=seq, status=BatchStatus.PLANNED,
+                      message_count=batch_plan.message_count, content_sha256=batch_plan.content_sha256,
+                      size_bytes=batch_plan.size_bytes)
+    session.add(batch)
+    session.flush()
+    # One row per SKU through the driver's executemany: the hot path of a first sync of a million SKUs.
+    dialect = session.get_bind().dialect
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    columns = ("account_id", "sku", "status", "inflight_batch_id", "inflight_message_id",
+               "inflight_quantity", "inflight_price_cents")
+    # Built from the constant column names above only; every value goes through a bound parameter.
+    insert = (f"INSERT INTO listing_state ({', '.join(columns)}) "  # noqa: S608
+              f"VALUES ({', '.join([mark] * len(columns))}) ON CONFLICT (account_id, sku) DO ")
+    upsert = insert + "UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in columns[2:])
+    params = [(run.account_id, sku, PENDING_STORED, batch.id, message_id, quantity, price)
+              for message_id, sku, quantity, price in batch_plan.rows]
+    connection = session.connection()
+    # Most SKUs of a first sync have no row yet, and a plain insert costs SQLite less than an upsert. If any
+    # row was there already, the upsert of every row gives exactly the upsert's result (the rows just
+    # inserted get the same values again).
+    inserted = -1
+    if dialect.supports_sane_multi_rowcount:
+        inserted = connection.exec_driver_sql(insert + "NOTHING", params).rowcount
+    if inserted != len(params):
+        connection.exec_driver_sql(upsert, params)
+    run.batches_total += 1
+    run.changed_count += batch_plan.message_count
+    session.commit()
+    return batch
+
+
+def next_to_submit(session: Session, account_id: int) -> FeedBatch | None:
+    """Return the account's first batch still to send, in run and sequence order."""
+    return session.scalars(
+        select(FeedBatch).where(col(FeedBatch.account_id) == account_id, col(FeedBatch.status).in_(TO_SUBMIT))
+        .order_by(col(FeedBatch.run_id), col(FeedBatch.seq))
+    ).first()
+
+
+def submitted_batches(session: Session, account_id: int) -> list[FeedBatch]:
+    """Return the account's batches Amazon is processing, in run and sequence order."""
+    return list(session.scalars(
+        select(FeedBatch).where(col(FeedBatch.account_id) == account_id,
+                                col(FeedBatch.status) == BatchStatus.SUBMITTED)
+        .order_by(col(FeedBatch.run_id), col(FeedBatch.seq))))
+
+
+def next_poll_at(session: Session, account_id: int) -> datetime | None:
+    """Return when the account's next submitted batch is due to be polled, or None if none is at Amazon."""
+    return session.scalar(select(func.min(col(FeedBatch.next_poll_at))).where(
+        col(FeedBatch.account_id) == account_id, col(FeedBatch.status) == BatchStatus.SUBMITTED))
+
+
+def known_feed_ids(session: Session, account_id: int) -> set[str]:
+    """Return every feed id recorded for the account (to tell a crashed ``createFeed``'s feed apart)."""
+    return {cast(str, feed_id) for feed_id in session.scalars(select(col(FeedBatch.feed_id)).where(
+        col(FeedBatch.account_id) == account_id, col(FeedBatch.feed_id).is_not(None)))}
+
+
+def reset_for_resend(session: Session, batch: FeedBatch, *, document_reusable: bool) -> None:
+    """Put a batch found in ``submitting`` (no feed at Amazon) back to where it can be sent again."""
+    batch.status = BatchStatus.UPLOADED if document_reusable else BatchStatus.PLANNED
+    session.commit()
+
+
+def reserve_document(session: Session, batch: FeedBatch, feed_document_id: str) -> None:
+    """Record the feed document reserved for a batch, before its upload."""
+    batch.feed_document_id = feed_document_id
+    session.commit()
+
+
+def mark_uploaded(session: Session, batch: FeedBatch) -> None:
+    """Record that the batch's document is uploaded."""
+    batch.status = BatchStatus.UPLOADED
+    batch.uploaded_at = utcnow()
+    session.commit()
+
+
+def mark_submitting(session: Session, batch: FeedBatch) -> None:
+    """Record, before calling ``createFeed``, that it may reach Amazon even if we never hear back."""
+    batch.status = BatchStatus.SUBMITTING
+    batch.submitting_at = utcnow()
+    session.commit()
+
+
+def record_submission(session: Session, batch: FeedBatch, feed_id: str, *, first_poll_in: float) -> None:
+    """Record the feed Amazon created for a batch; its SKUs' in-flight values become the values sent."""
+    now = utcnow()
+    batch.feed_id = feed_id
+    batch.status = BatchStatus.SUBMITTED
+    batch.submitted_at = now
+    batch.next_poll_at = now + timedelta(seconds=first_poll_in)
+    state = table_of(ListingState).c
+    session.execute(
+        update(table_of(ListingState)).where(state.inflight_batch_id == batch.id).values(
+            sent_quantity=func.coalesce(state.inflight_quantity, state.sent_quantity),
+            sent_price_cents=func.coalesce(state.inflight_price_cents, state.sent_price_cents),
+            sent_at=now, status=ListingStatus.PENDING)
+    )
+    run = session.get(SyncRun, batch.run_id)
+    if run is not None:
+        run.batches_submitted += 1
+        run.sent_count += batch.message_count
+        if run.status == RunStatus.SUBMITTING and run.batches_submitted >= run.batches_total:
+            run.status = RunStatus.PROCESSING
+    session.commit()
+
+
+def schedule_poll(session: Session, batch: FeedBatch, in_seconds: float) -> None:
+    """Record when to ask Amazon about a submitted batch again."""
+    batch.next_poll_at = utcnow() + timedelta(seconds=in_seconds)
+    session.commit()
+
+
+def apply_report(session: Session, batch: FeedBatch, rejected: Mapping[int, Any],
+                 summary: Mapping[str, Any]) -> None:
+    """Apply a processing report in one transaction: rejected messages get Amazon's reason, the rest accepted.
+
+    ``rejected`` maps message ids to an issue with ``code`` and ``message`` (``ReportIssue``).
+    """
+    now = utcnow()
+    table = table_of(ListingState)
+    state = table.c
+    if rejected:
+        session.execute(
+            update(table).where(state.inflight_batch_id == batch.id,
+                                state.inflight_message_id == bindparam("message_id"))
+            .values(status=ListingStatus.REJECTED, error_code=bindparam("code"),
+                    error_message=bindparam("message"), inflight_batch_id=None, inflight_message_id=None,
+                    inflight_quantity=None, inflight_price_cents=None),
+            [{"message_id": message_id, "code": issue.code[:80], "message": issue.message[:1000]}
+             for message_id, issue in rejected.items()],
+        )
+    accepted = session.execute(  # an UPDATE's result is a CursorResult, which has a rowcount
+        update(table).where(state.inflight_batch_id == batch.id).values(
+            accepted_quantity=func.coalesce(state.inflight_quantity, state.accepted_quantity),
+            accepted_price_cents=func.coalesce(state.inflight_price_cents, state.accepted_price_cents),
+            accepted_at=now, status=ListingStatus.ACCEPTED, error_code=None, error_message=None,
+            inflight_batch_id=None, inflight_message_id=None, inflight_quantity=None,
+            inflight_price_cents=None)
+    ).rowcount  # type: ignore[attr-defined]
+    batch.status = BatchStatus.DONE
+    batch.processed_at = now
+    batch.accepted_count = int(accepted or 0)
+    batch.rejected_count = len(rejected)
+    batch.result_summary = (f"{batch.accepted_count} accepted, {batch.rejected_count} rejected "
+                            f"({int(summary.get('messagesProcessed', batch.message_count))} processed)")
+    count_processed(session, batch, accepted=batch.accepted_count, rejected=batch.rejected_count)
+    session.commit()
+
+
+def fail_batch(session: Session, batch: FeedBatch, status: BatchStatus, code: str, message: str) -> None:
+    """Close a batch Amazon refused, could not process or cancelled; its SKUs go again in the next run."""
+    batch.status = status
+    batch.processed_at = utcnow()
+    batch.result_summary = message[:1000]
+    release(session, batch.id or 0, code, message)
+    count_processed(session, batch, accepted=0, rejected=0)
+    session.commit()
+
+
+def release(session: Session, batch_id: int, code: str, message: str) -> None:
+    """Free a batch's SKUs without acceptance (in the caller's transaction): the next run plans them again."""
+    state = table_of(ListingState).c
+    session.execute(
+        update(table_of(ListingState)).where(state.inflight_batch_id == batch_id).values(
+            status=ListingStatus.PENDING, error_code=code[:80], error_message=message[:1000],
+            inflight_batch_id=None, inflight_message_id=None, inflight_quantity=None,
+            inflight_price_cents=None)
+    )
+
+
+def count_processed(session: Session, batch: FeedBatch, *, accepted: int, rejected: int) -> None:
+    """Add a finished batch to its run's counts (in the caller's transaction)."""
+    run = session.get(SyncRun, batch.run_id)
+    if run is None:
+        return
+    run.batches_processed += 1
+    run.accepted_count += accepted
+    run.rejected_count += rejected
+    if batch.status != BatchStatus.DONE and run.status not in (RunStatus.STOPPED, RunStatus.FAILED):
+        run.error = batch.result_summary
+        run.error_code = f"feed_{batch.status.value}"
+
+
+# ---- reads for pages ---------------------------------------------------------------------------------------
+
+
+def latest_run(session: Session, account_id: int) -> SyncRun | None:
+    """Return the account's newest run."""
+    return session.scalars(select(SyncRun).where(col(SyncRun.account_id) == account_id)
+                           .order_by(col(SyncRun.id).desc())).first()
+
+
+def last_success(session: Session, account_id: int) -> SyncRun | None:
+    """Return the account's newest run that finished ``done``."""
+    return session.scalars(select(SyncRun).where(col(SyncRun.account_id) == account_id,
+                                                 col(SyncRun.status) == RunStatus.DONE)
+                           .order_by(col(SyncRun.id).desc())).first()
+
+
+def history(session: Session, account_id: int, limit: int) -> list[SyncRun]:
+    """Return the account's newest ``limit`` runs, newest first."""
+    return list(session.scalars(select(SyncRun).where(col(SyncRun.account_id) == account_id)
+                                .order_by(col(SyncRun.id).desc()).limit(limit)))
+
+
+def batches_of(session: Session, run_id: int | None) -> list[FeedBatch]:
+    """Return a run's batches in sequence order."""
+    return list(session.scalars(select(FeedBatch).where(col(FeedBatch.run_id) == run_id)
+                                .order_by(col(FeedBatch.seq))))
+
+
+def feed_ids_by_run(session: Session, run_ids: Sequence[int | None]) -> dict[int, list[str]]:
+    """Return the feed ids of the given runs' batches, per run, in sequence order (one query)."""
+    found: dict[int, list[str]] = {}
+    if not run_ids:
+        return found
+    rows = session.execute(select(col(FeedBatch.run_id), col(FeedBatch.feed_id)).where(
+        col(FeedBatch.run_id).in_(run_ids), col(FeedBatch.feed_id).is_not(None)).order_by(col(FeedBatch.seq)))
+    for run_id, feed_id in rows:
+        # The query keeps only batches with a feed id; its column type still says ``str | None``.
+        found.setdefault(run_id, []).append(cast(str, feed_id))
+    return found
+
+
+def last_run_created_at(session: Session, account_id: int) -> datetime | None:
+    """Return when the account's newest run was recorded (the schedule counts from it)."""
+    return session.scalar(select(func.max(col(SyncRun.created_at)))
+                          .where(col(SyncRun.account_id) == account_id))
+
+
+def listing_counts(session: Session, account_id: int) -> dict[ListingStatus, int]:
+    """Return how many SKUs are pending, accepted and rejected at Amazon (one grouped query)."""
+    rows = session.execute(select(col(ListingState.status), func.count())
+                           .where(col(ListingState.account_id) == account_id)
+                           .group_by(col(ListingState.status)))
+    counts = dict.fromkeys(ListingStatus, 0)
+    for status, count in rows:
+        counts[ListingStatus(status)] = int(count)
+    return counts
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the home page's sync card shows."""
+
+    latest: SyncRun | None
+    last_success: SyncRun | None
+    accepted: int
+    rejected: int
+    pending: int
+    #: The connection needs re-authorization: updates wait until the merchant renews it.
+    paused: bool
+
+
+def summary(session: Session, account_id: int) -> Summary:
+    """Return the home card's figures for ``account_id`` (four queries, whatever the catalog's size).
+
+    The SKU counts are the ones the sync stores after each job (:mod:`wizard.models.listing_stats`), not a
+    ``GROUP BY`` of every SKU's state per page view.
+    """
+    counts = dict.fromkeys(ListingStatus, 0)
+    for name, count in listing_stats.counts(session.connection(), account_id).items():
+        if name in ListingStatus.__members__:
+            counts[ListingStatus[name]] = count
+    status = session.scalar(select(col(Connection.status)).where(col(Connection.account_id) == account_id))
+    return Summary(latest=latest_run(session, account_id), last_success=last_success(session, account_id),
+                   accepted=counts[ListingStatus.ACCEPTED], rejected=counts[ListingStatus.REJECTED],
+                   pending=counts[ListingStatus.PENDING],
+                   paused=status == ConnectionStatus.NEEDS_REAUTHORIZATION)
+
+
+def state_of(session: Session, account_id: int, sku: str) -> ListingState | None:
+    """Return the sync state of one SKU of the account (an indexed lookup)."""
+    return session.scalars(select(ListingState).where(col(ListingState.account_id) == account_id,
+                                                      col(ListingState.sku) == sku)).first()
+
+
+def states_for(session: Session, account_id: int, product_ids: Iterable[int]) -> dict[int, ListingState]:
+    """Return the sync state of each given product of the account, by product id, in ONE query.
+
+    Products Amazon was never sent have no entry. The catalog view calls this once per page and hands
+    the template ``states[product.id]``, instead of one query per row.
+    """
+    ids = list(product_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(col(Product.id), ListingState)
+        .join(ListingState, (col(ListingState.account_id) == col(Product.account_id))
+              & (col(ListingState.sku) == col(Product.sku)))
+        .where(col(Product.account_id) == account_id, col(Product.id).in_(ids)))
+    # Products read from the database always have an id; the cast only narrows ``int | None``.
+    return {cast(int, product_id): state for product_id, state in rows}
+
+
+__all__ = [
+    "BUSY_CODE",
+    "OVERDUE_FEED",
+    "PENDING_STORED",
+    "SLOW_FEED",
+    "TO_SUBMIT",
+    "UNFINISHED_BATCHES",
+    "Summary",
+    "active_run",
+    "apply_report",
+    "batches_of",
+    "begin",
+    "count_processed",
+    "fail_batch",
+    "feed_ids_by_run",
+    "finish_processed_runs",
+    "has_unfinished_batches",
+    "history",
+    "known_feed_ids",
+    "last_run_created_at",
+    "last_success",
+    "latest_run",
+    "listing_counts",
+    "mark_submitting",
+    "mark_uploaded",
+    "next_poll_at",
+    "next_seq",
+    "next_to_submit",
+    "note_retry",
+    "planned",
+    "queue_manual_run",
+    "record_submission",
+    "release",
+    "reserve_document",
+    "reset_for_resend",
+    "schedule_poll",
+    "start_run",
+    "state_of",
+    "states_for",
+    "stop_active_runs",
+    "submitted_batches",
+    "summary",
+    "write_batch",
+]

@@ -1,0 +1,100 @@
+"""The one door from ``wizard`` to the background jobs: enqueue a sync, now, soon or later.
+
+Views and services call these functions; they never import ``jobs`` themselves. This module imports
+``jobs.queue`` (where every ``rq`` import lives) lazily, inside the functions, so importing ``wizard`` never
+imports RQ and ``jobs`` may import ``wizard`` freely without a cycle. The import-rules test allows
+``wizard.tasks -> jobs.queue`` and no other import of ``jobs`` from ``wizard``.
+
+The "soon" guard (a Redis key per account) coalesces a burst of catalog changes into one delayed run; the sync
+runner clears it when a run starts planning (:func:`clear_soon_guard`), so changes arriving after that point
+schedule the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from wizard.redis_connection import open_redis
+
+log = logging.getLogger(__name__)
+
+
+def _config() -> Mapping[str, Any]:
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return current_app.config
+    from wizard.config import from_environment
+
+    return from_environment()
+
+
+def enqueue_sync(account_id: int, trigger: str, *, redis: Redis | None = None,
+                 delay: float | None = None) -> None:
+    """Enqueue a sync of ``account_id`` now, or in ``delay`` seconds, on ``redis`` (default ``REDIS_URL``)."""
+    from jobs.queue import enqueue_sync as _enqueue
+
+    if redis is not None:
+        _enqueue(account_id, trigger, connection=redis, delay=delay)
+        return
+    connection = open_redis(_config()["REDIS_URL"])
+    try:
+        _enqueue(account_id, trigger, connection=connection, delay=delay)
+    finally:
+        connection.close()
+
+
+def _soon_key(account_id: int) -> str:
+    return f"sync:soon:{account_id}"
+
+
+def schedule_sync_soon(account_id: int) -> bool:
+    """Schedule a sync of ``account_id`` in ``SYNC_SOON_DELAY`` seconds, coalescing a burst of changes.
+
+    Called after the settings are saved and after stock or price changes arrive through the API. The first
+    call of a burst enqueues one delayed run and sets a guard key that lives as long as the delay; the calls
+    that follow while it is set add nothing. Return whether a run was enqueued.
+
+    If Redis is down the change is still safe in the database and the next scheduled run (every
+    ``SYNC_INTERVAL``) sends it, so the caller's request does not fail: the problem is logged for the
+    operator.
+    """
+    config = _config()
+    delay = int(config["SYNC_SOON_DELAY"])
+    connection = open_redis(config["REDIS_URL"])
+    try:
+        if config.get("URGENT_LANE", True):
+            # Stock-outs do not wait for the feed (issue 11 §1): the lane decides which changes are urgent.
+            from jobs.queue import enqueue_urgent
+
+            enqueue_urgent(account_id, connection=connection)
+        if not connection.set(_soon_key(account_id), "1", nx=True, ex=max(delay, 1)):
+            return False
+        enqueue_sync(account_id, "change", redis=connection, delay=delay)
+        return True
+    except RedisError:
+        log.exception("could not schedule a sync for account %s; the next scheduled run will send the change",
+                      account_id)
+        return False
+    finally:
+        connection.close()
+
+
+def clear_soon_guard(account_id: int, redis: Redis) -> None:
+    """Let the next change schedule a new run (called when a run starts planning)."""
+    redis.delete(_soon_key(account_id))
+
+
+def request_full_sweep(account_id: int, redis: Redis) -> bool:
+    """Enqueue a full read of the account's Amazon listings unless one is on its way; return if enqueued."""
+    from jobs.queue import request_full_sweep as _request
+
+    return _request(account_id, redis)
+
+
+__all__ = ["clear_soon_guard", "enqueue_sync", "request_full_sweep", "schedule_sync_soon"]
