@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from wizard.amazon.client import US_MARKETPLACE_ID, quote_sku
+from wizard.amazon.client import US_MARKETPLACE_ID
 from wizard.amazon.errors import AmazonRequestError
 
 if TYPE_CHECKING:
@@ -37,6 +38,11 @@ RECONCILE_DATA = ("summaries", "offers", "fulfillmentAvailability", "issues")
 #: limiter keeps that bucket under this pseudo seller.
 APPLICATION = "*application*"
 PREVIEW_BUCKET = "patchListingsItem:VALIDATION_PREVIEW"
+
+
+def quote_sku(sku: str) -> str:
+    """URL-encode a SKU for a path segment, as the Listings Items API requires."""
+    return quote(sku, safe="")
 
 
 @dataclass(frozen=True)
