@@ -8,8 +8,8 @@ PostgreSQL's native enum types never accepted the lowercase values, so there is 
 comparing a native enum with an unknown label is an error): the statements run only where enums are plain
 strings.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-30 06:45:00
 """
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
