@@ -18,7 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from redis.exceptions import AuthenticationError, ConnectionError as RedisConnectionError
+from redis.exceptions import AuthenticationError
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.fixtures.queues import run_worker_burst
 from tests.fixtures.services import free_port, redis_server_binary, wait_until
