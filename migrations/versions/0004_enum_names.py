@@ -8,8 +8,8 @@ PostgreSQL's native enum types never accepted the lowercase values, so there is 
 comparing a native enum with an unknown label is an error): the statements run only where enums are plain
 strings.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-30 06:45:00
 """
 
@@ -18,12 +18,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-#: (table, column, member names) of every enum column at this revision.
+#: (table, column, member names) of every Enum column at this revision (the reconcile tables, 0003, store
+#: their kinds as plain strings of the values, by design).
 ENUM_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("listing_state", "status", ("PENDING", "ACCEPTED", "REJECTED")),
     ("sync_run", "status", ("QUEUED", "PLANNING", "SUBMITTING", "PROCESSING", "DONE", "FAILED", "STOPPED")),
