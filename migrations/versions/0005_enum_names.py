@@ -8,8 +8,8 @@ PostgreSQL's native enum types never accepted the lowercase values, so there is 
 comparing a native enum with an unknown label is an error): the statements run only where enums are plain
 strings.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-30 06:45:00
 """
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
