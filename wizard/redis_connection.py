@@ -13,13 +13,15 @@ from redis import Redis
 HEALTH_CHECK_INTERVAL = 30
 
 
-def open_redis(url: str) -> Redis:
+def open_redis(url: str, *, timeout: float | None = None) -> Redis:
     """Return a client for ``url`` with bytes responses (as RQ and the token cache expect).
 
     Nothing connects until the first command. TLS (``rediss://``) verifies the server's certificate unless
-    the URL says otherwise (``?ssl_cert_reqs=none``, for a development TLS proxy only).
+    the URL says otherwise (``?ssl_cert_reqs=none``, for a development TLS proxy only). ``timeout`` bounds
+    connecting and each command (the health check); None waits as long as a job needs.
     """
-    return Redis.from_url(url, health_check_interval=HEALTH_CHECK_INTERVAL, socket_keepalive=True)
+    return Redis.from_url(url, health_check_interval=HEALTH_CHECK_INTERVAL, socket_keepalive=True,
+                          socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
 __all__ = ["open_redis"]

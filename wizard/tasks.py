@@ -97,4 +97,12 @@ def request_full_sweep(account_id: int, redis: Redis) -> bool:
     return _request(account_id, redis)
 
 
-__all__ = ["clear_soon_guard", "enqueue_sync", "request_full_sweep", "schedule_sync_soon"]
+def sync_queue_depth(redis: Redis) -> int:
+    """Return how many sync jobs wait, queued or scheduled (the metrics' queue depth)."""
+    from jobs.queue import sync_queue
+
+    queue = sync_queue(redis)
+    return int(queue.count + queue.scheduled_job_registry.count)
+
+
+__all__ = ["clear_soon_guard", "enqueue_sync", "request_full_sweep", "schedule_sync_soon", "sync_queue_depth"]

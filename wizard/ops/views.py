@@ -8,12 +8,13 @@ from flask import Blueprint, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST
 from redis import Redis
 
-from jobs.queue import sync_queue
 from wizard.db import get_session
 from wizard.ops.health import DEADLINE, database_reachable, healthy, redis_reachable
 from wizard.ops.metrics import render
+from wizard.redis_connection import open_redis
 from wizard.security import api_token, public
 from wizard.services import get_redis
+from wizard.tasks import sync_queue_depth
 
 bp = Blueprint("ops", __name__)
 
@@ -22,8 +23,7 @@ def _health_redis() -> Redis:
     # Its own connection with short time-outs: the app's shared one waits as long as a job needs.
     ext = current_app.extensions
     if "health_redis" not in ext:
-        ext["health_redis"] = Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=DEADLINE,
-                                             socket_connect_timeout=DEADLINE)
+        ext["health_redis"] = open_redis(current_app.config["REDIS_URL"], timeout=DEADLINE)
     redis: Redis = ext["health_redis"]
     return redis
 
@@ -55,8 +55,7 @@ def metrics() -> Response:
         return Response("Send the metrics token: Authorization: Bearer <METRICS_TOKEN>\n", status=401,
                         mimetype="text/plain", headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     redis = get_redis()
-    queue = sync_queue(redis)
-    depth = queue.count + queue.scheduled_job_registry.count
+    depth = sync_queue_depth(redis)
     response = Response(render(get_session(), redis, depth), content_type=CONTENT_TYPE_LATEST)
     response.headers["Cache-Control"] = "no-store"
     return response

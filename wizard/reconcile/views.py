@@ -7,13 +7,13 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, url_for
 from werkzeug.wrappers import Response
 
-from jobs.queue import schedule_sync_soon
 from wizard.db import get_session
 from wizard.forms import EmptyForm
 from wizard.reconcile import status
 from wizard.rendering import render_page
 from wizard.rules import format_usd
 from wizard.security import can_manage, current_account, current_user, manage, signed_in
+from wizard.tasks import schedule_sync_soon
 from wizard.text import plural
 
 bp = Blueprint("reconcile", __name__, url_prefix="/catalog/amazon-only")
