@@ -20,7 +20,7 @@ from wizard.config import from_environment
 from wizard.db import engine_for
 from wizard.migrate import upgrade
 from wizard.models.sync import BatchStatus, FeedBatch, ListingState, ListingStatus
-from wizard.sync.runner import Syncer
+from wizard.sync.runner import run_account
 
 PAGES = ("/", "/catalog/", "/sync/", "/settings/amazon/")
 
@@ -29,7 +29,7 @@ def _plan_without_sending(seller: Seller, redis_url: str, sandbox) -> None:  # t
     """Run the real sync while Amazon throttles createFeedDocument: the batch is planned, never sent."""
     sandbox.fault("createFeedDocument", throttle=True)
     config = {**from_environment(), "AMAZON_RETRY_ATTEMPTS": 1}
-    outcome = Syncer(config, Redis.from_url(redis_url), seller.account_id).run("manual")
+    outcome = run_account(config, Redis.from_url(redis_url), seller.account_id, "manual")
     assert outcome.status == "amazon_busy"
     sandbox.fault("createFeedDocument", throttle=False)
 
@@ -69,7 +69,7 @@ def test_a_planned_batch_stores_its_skus_as_pending_in_the_orms_representation(
 
 def test_the_migration_rewrites_lowercase_enum_values_to_names(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    upgrade(url, revision="0004")
+    upgrade(url, revision="0007")
     with engine_for(url).begin() as connection:
         connection.execute(text("INSERT INTO account (id, name, created_at) VALUES (1, 'A', '2026-01-01')"))
         connection.execute(text("INSERT INTO listing_state (account_id, sku, status) VALUES "

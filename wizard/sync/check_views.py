@@ -13,12 +13,14 @@ from werkzeug.wrappers import Response
 from wizard.amazon.errors import AmazonError, AuthorizationRevoked
 from wizard.db import get_session
 from wizard.models import Connection
+from wizard.models.sync import SyncTrigger
 from wizard.reconcile.runner import amazon_client, seller_for
 from wizard.rendering import render_page
 from wizard.rules import format_usd
 from wizard.security import can_manage, current_account, current_user, manage, signed_in
 from wizard.services import get_cipher, get_redis
 from wizard.sync import dryrun, guard
+from wizard.tasks import enqueue_sync
 
 bp = Blueprint("check", __name__, url_prefix="/sync/check")
 
@@ -73,8 +75,6 @@ def run() -> Response:
 @manage
 def start() -> Response:
     """Start syncing after reading the check's answers ("Start syncing")."""
-    from jobs.queue import enqueue_sync, redis_connection
-
     session = get_session()
     account = current_account()
     assert account.id is not None
@@ -84,11 +84,7 @@ def start() -> Response:
         return redirect(url_for("check.index"))
     user = current_user()
     dryrun.confirm(session, check, user.id if user else None)
-    redis = redis_connection(current_app.config["REDIS_URL"])
-    try:
-        enqueue_sync(account.id, "manual", connection=redis)
-    finally:
-        redis.close()
+    enqueue_sync(account.id, SyncTrigger.MANUAL.value)
     flash("Syncing started. Most changes appear on Amazon within 15 to 30 minutes.", "success")
     return redirect(url_for("sync.index"))
 
@@ -125,14 +121,8 @@ def _decide(approve: bool) -> Response:
     user = current_user()
     assert user is not None
     if approve:
-        from jobs.queue import enqueue_sync, redis_connection
-
         guard.approve(session, hold, user.id)
-        redis = redis_connection(current_app.config["REDIS_URL"])
-        try:
-            enqueue_sync(account.id, "manual", connection=redis)
-        finally:
-            redis.close()
+        enqueue_sync(account.id, SyncTrigger.MANUAL.value)
         flash("Approved: the sync is on its way to Amazon.", "success")
     else:
         guard.discard(session, hold, user.id, user.email)

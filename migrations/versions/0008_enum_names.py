@@ -1,6 +1,7 @@
 """Store every enum column as its member NAME: rewrite lowercase values a raw-SQL write left behind.
 
-The ORM's ``Enum`` columns store member names (``'PENDING'``), but the sync once wrote ``listing_state.status``
+The ORM's ``Enum`` columns store member names (``'PENDING'``), but the sync once wrote
+``listing_state.status``
 with the member *value* (``'pending'``) through the driver, and the home page and the catalog then failed to
 read those rows (issue 8, R1). This rewrites any such value, in every enum column, to the name.
 
@@ -8,8 +9,8 @@ PostgreSQL's native enum types never accepted the lowercase values, so there is 
 comparing a native enum with an unknown label is an error): the statements run only where enums are plain
 strings.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-30 06:45:00
 """
 
@@ -18,8 +19,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -29,7 +30,8 @@ ENUM_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("listing_state", "status", ("PENDING", "ACCEPTED", "REJECTED")),
     ("sync_run", "status", ("QUEUED", "PLANNING", "SUBMITTING", "PROCESSING", "DONE", "FAILED", "STOPPED")),
     ("sync_run", "trigger", ("CRON", "MANUAL", "CHANGE")),
-    ("feed_batch", "status", ("PLANNED", "UPLOADED", "SUBMITTING", "SUBMITTED", "DONE", "FATAL", "CANCELLED")),
+    ("feed_batch", "status",
+     ("PLANNED", "UPLOADED", "SUBMITTING", "SUBMITTED", "DONE", "FATAL", "CANCELLED")),
     ("connection", "status", ("NOT_CONNECTED", "CONNECTED", "NEEDS_REAUTHORIZATION", "ERROR")),
     ("user", "role", ("ADMIN", "MANAGER", "STAFF")),
 )
@@ -44,6 +46,10 @@ def upgrade() -> None:
         table = sa.table(table_name, column)
         for name in names:
             op.execute(sa.update(table).where(column == name.lower()).values({column_name: name}))
+    # The per-status counts (0007) were computed from the rows just rewritten: compute them again.
+    op.execute(sa.text("DELETE FROM listing_status_count"))
+    op.execute(sa.text("INSERT INTO listing_status_count (account_id, status, listings) "
+                       "SELECT account_id, status, count(*) FROM listing_state GROUP BY account_id, status"))
 
 
 def downgrade() -> None:
