@@ -115,7 +115,7 @@ def busy_delay(redis: Redis, account_id: int, base: float) -> float:
     """Count one more busy job in a row for the account and return how long to wait before the next one."""
     streak = int(redis.incr(_busy_key(account_id)))
     redis.expire(_busy_key(account_id), 86400)
-    return base * min(2 ** (streak - 1), BUSY_BACKOFF_CAP)
+    return base * float(min(2 ** (streak - 1), BUSY_BACKOFF_CAP))
 
 
 class Syncer:
