@@ -13,7 +13,7 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, SimpleWorker, Worker
+from rq import Queue, Retry, SimpleWorker, Worker
 from rq import cron as rq_cron
 from rq.command import send_kill_horse_command, send_shutdown_command
 from rq.job import Job
@@ -55,6 +55,30 @@ def enqueue_sync(account_id: int, trigger: str, *, connection: Redis, delay: flo
     if delay:
         return queue.enqueue_in(timedelta(seconds=delay), SYNC_JOB, account_id, trigger, **options)
     return queue.enqueue(SYNC_JOB, account_id, trigger, **options)
+
+
+#: CSV imports run on their own queue (worked by the ``importer`` process), never behind a long sync.
+IMPORT_QUEUE = "imports"
+IMPORT_JOB = "jobs.catalog_import.import_catalog"
+#: An import resumes at its last committed chunk, so a job lost with its worker is simply run again.
+IMPORT_RETRIES = 2
+
+
+def import_queue(connection: Redis) -> Queue:
+    """Return the queue the CSV import jobs run on."""
+    return Queue(IMPORT_QUEUE, connection=connection)
+
+
+def enqueue_import(import_id: int, *, connection: Redis | None = None) -> Job:
+    """Enqueue the stored CSV import ``import_id`` (``wizard.catalog.importer.start_import`` calls this)."""
+    redis = connection or redis_connection()
+    try:
+        return import_queue(redis).enqueue(
+            IMPORT_JOB, import_id, job_id=f"catalog-import-{import_id}", job_timeout=3600, result_ttl=3600,
+            failure_ttl=7 * 86400, retry=Retry(max=IMPORT_RETRIES), description=f"catalog import {import_id}")
+    finally:
+        if connection is None:
+            redis.close()
 
 
 def _soon_key(account_id: int) -> str:
@@ -147,7 +171,10 @@ def release_scheduled_jobs(connection: Redis) -> int:
 
 
 __all__ = [
+    "IMPORT_QUEUE",
     "SYNC_QUEUE",
+    "enqueue_import",
+    "import_queue",
     "queued_job_count",
     "release_scheduled_jobs",
     "run_worker_burst",

@@ -71,6 +71,12 @@ ENV_VARS: dict[str, tuple[Any, str]] = {
     "SIGN_IN_FAILURE_WINDOW": (900, _INT),
     "METRICS_TOKEN": ("", _STR),
     "LOG_FORMAT": ("text", _STR),
+    # Request bodies: Flask's MAX_CONTENT_LENGTH for every route (Werkzeug enforces it while reading, chunked
+    # bodies too), raised per route where larger bodies are allowed (``wizard.limits.body_limit``).
+    "MAX_CONTENT_LENGTH": (1024 * 1024, _INT),
+    "API_MAX_BODY_BYTES": (10 * 1024 * 1024, _INT),
+    "IMPORT_MAX_BYTES": (50 * 1024 * 1024, _INT),
+    "IMPORT_DIR": ("var/imports", _STR),
 }
 
 

@@ -33,6 +33,7 @@ from wizard.reconcile import status as reconcile_status
 from wizard.rendering import render_page
 from wizard.security import current_account, manage, signed_in
 from wizard.text import plural
+from wizard.wording import REACHES_AMAZON
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
 
@@ -282,6 +283,6 @@ def sync_now() -> Response:
         enqueue_sync(account.id, "manual", connection=redis)
     finally:
         redis.close()
-    flash("Sync started. Progress shows below; most changes appear on Amazon within 15 to 30 minutes.",
+    flash(f"Sync started. Progress shows below. {REACHES_AMAZON}",
           "success")
     return redirect(url_for("sync.index"))
