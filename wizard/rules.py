@@ -40,18 +40,30 @@ BELOW_PRICE_THRESHOLD = "below_price_threshold"
 OUT_OF_STOCK = "out_of_stock"
 BELOW_BUFFER = "below_buffer"
 CAPPED = "capped"
+#: In stock with every available unit shown (no ceiling reached).
+ALL_UNITS = "all_units"
+#: Not a reason: "in stock on Amazon" means Amazon shows a quantity above 0, so ALL_UNITS and CAPPED alike
+#: (``Decision.in_stock``, the home page's count, the preview's counts and the catalog's filter).
 IN_STOCK = "in_stock"
 #: Only for :func:`removed_product_update`: the SKU left the catalog while Amazon still showed stock.
 REMOVED_FROM_CATALOG = "removed_from_catalog"
 
-#: Plain-language labels for each outcome, for filters and badges.
+#: Plain-language labels for each outcome, for badges and filters: the one list of labels.
 REASON_LABELS: dict[str, str] = {
-    IN_STOCK: "In stock on Amazon",
-    CAPPED: "Capped by the ceiling",
+    ALL_UNITS: "In stock, every unit shown",
+    CAPPED: "In stock, capped by the ceiling",
     BELOW_BUFFER: "Gated by the buffer",
     OUT_OF_STOCK: "Out of stock",
     BELOW_PRICE_THRESHOLD: "Below the price threshold",
     REMOVED_FROM_CATALOG: "Removed from the catalog",
+}
+
+#: The catalog's filters, in this order: "in stock on Amazon" (any shown quantity), then each outcome.
+OUTCOME_FILTERS: dict[str, str] = {
+    "": "All products",
+    IN_STOCK: "In stock on Amazon",
+    **{code: REASON_LABELS[code] for code in (ALL_UNITS, CAPPED, BELOW_BUFFER, BELOW_PRICE_THRESHOLD,
+                                              OUT_OF_STOCK)},
 }
 
 # Update priorities: stock-outs and decreases go to Amazon first, then increases, then price-only changes.
@@ -244,7 +256,7 @@ def outcome_conditions(rules: Rules, available: Any, price_cents: Any) -> list[t
 
 def quantity_for(reason: str, available: Any, rules: Rules) -> Any:
     """Return the quantity an outcome advertises (an int, or the ``available`` expression)."""
-    if reason == IN_STOCK:
+    if reason == ALL_UNITS:
         return available
     if reason == CAPPED:
         return rules.inventory_ceiling
@@ -255,7 +267,7 @@ def _outcome(available: int, price_cents: int, rules: Rules) -> str:
     for reason, condition in outcome_conditions(rules, available, price_cents):
         if condition:
             return reason
-    return IN_STOCK
+    return ALL_UNITS
 
 
 def decide(available: int, price_cents: int, rules: Rules) -> Decision:
@@ -345,7 +357,7 @@ def reason_expr(rules: Rules, available: Any = None, price_cents: Any = None) ->
     price_cents = col(Product.price_cents) if price_cents is None else price_cents
     whens = [(condition, literal(reason)) for reason, condition in
              outcome_conditions(rules, available, price_cents)]
-    return case(*whens, else_=literal(IN_STOCK))
+    return case(*whens, else_=literal(ALL_UNITS))
 
 
 def quantity_expr(rules: Rules, available: Any = None, price_cents: Any = None) -> ColumnElement[int]:
@@ -354,12 +366,19 @@ def quantity_expr(rules: Rules, available: Any = None, price_cents: Any = None) 
     price_cents = col(Product.price_cents) if price_cents is None else price_cents
     whens = [(condition, quantity_for(reason, available, rules)) for reason, condition in
              outcome_conditions(rules, available, price_cents)]
-    return case(*whens, else_=quantity_for(IN_STOCK, available, rules))
+    return case(*whens, else_=quantity_for(ALL_UNITS, available, rules))
 
 
 def in_stock_condition(rules: Rules) -> ColumnElement[bool]:
     """Return a SQL condition true for products Amazon shows in stock under ``rules``."""
     return quantity_expr(rules) > 0
+
+
+def outcome_condition(rules: Rules, outcome: str) -> ColumnElement[bool]:
+    """Return the SQL condition of a catalog filter: ``IN_STOCK`` (any quantity shown) or one reason code."""
+    if outcome == IN_STOCK:
+        return in_stock_condition(rules)
+    return reason_condition(rules, outcome)
 
 
 def reason_condition(rules: Rules, reason: str) -> ColumnElement[bool]:
@@ -373,7 +392,7 @@ def reason_condition(rules: Rules, reason: str) -> ColumnElement[bool]:
         if code == reason:
             return and_(*[~c for c in earlier], condition)
         earlier.append(condition)
-    if reason == IN_STOCK:
+    if reason == ALL_UNITS:
         return and_(*[~c for c in earlier]) if earlier else literal(True)
     return literal(False)
 

@@ -227,7 +227,8 @@ def test_the_catalog_explains_each_number_and_filters_by_outcome_in_sql(
         cells = r'<td class="sku"[^>]*><span><code>([^<]+)</code>'
         return set(re.findall(cells, html.get_data(as_text=True)))
 
-    assert skus("in_stock") == {"CAPPED"}
+    assert skus("in_stock") == {"CAPPED"}  # in stock on Amazon: any quantity shown, capped included
+    assert skus("all_units") == set()
     assert skus("below_buffer") == {"GATED", "EXACT"}
     assert skus("capped") == {"CAPPED"}
     assert skus("below_price_threshold") == {"CHEAP"}

@@ -30,25 +30,15 @@ from wizard.security import Refused, can_manage, current_account, current_user, 
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 
-#: Filter value -> label; each is computed in SQL from the rules.
-OUTCOME_FILTERS: dict[str, str] = {
-    "": "All products",
-    "in_stock": "In stock on Amazon",
-    r.BELOW_BUFFER: "Gated by the buffer",
-    r.CAPPED: "Capped by the ceiling",
-    r.BELOW_PRICE_THRESHOLD: "Below the price threshold",
-    r.OUT_OF_STOCK: "Out of stock (0 available)",
-    # What Amazon really shows, from the reconcile's reads (issue 10).
-    **reconcile_status.FILTERS,
-}
+#: The catalog's filters: the rule's outcomes (``rules.OUTCOME_FILTERS``), then what Amazon really shows, from
+#: the reconcile's reads (issue 10).
+FILTERS: dict[str, str] = {**r.OUTCOME_FILTERS, **reconcile_status.FILTERS}
 
 
-def _outcome_condition(outcome: str, rules: r.Rules) -> Any:
+def _filter_condition(outcome: str, rules: r.Rules) -> Any:
     if outcome in reconcile_status.FILTERS:
         return reconcile_status.filter_condition(outcome)
-    if outcome == "in_stock":
-        return r.in_stock_condition(rules)
-    return r.reason_condition(rules, outcome)
+    return r.outcome_condition(rules, outcome)
 
 PAGE_SIZE = 50
 MAX_QUERY = 100
@@ -101,7 +91,7 @@ def search(account_id: int, rules: r.Rules, *, query: str, outcome: str, page: i
     conditions: list[Any] = [col(Product.account_id) == account_id]
     # The outcome test reads only indexed columns, so it runs first and spares the table lookups for titles.
     if outcome:
-        conditions.append(_outcome_condition(outcome, rules))
+        conditions.append(_filter_condition(outcome, rules))
     if query:
         pattern = f"%{_escape_like(query)}%"
         # Case-insensitive on both databases: SQLite's LIKE already is (for ASCII), PostgreSQL's is not.
@@ -142,7 +132,7 @@ def _latest_import(account_id: int) -> CatalogImport | None:
 def _search_from_request(account_id: int) -> tuple[r.Rules, dict[str, Any]]:
     query = request.args.get("q", "").strip()[:MAX_QUERY]
     outcome = request.args.get("outcome", "")
-    if outcome not in OUTCOME_FILTERS:
+    if outcome not in FILTERS:
         outcome = ""
     try:
         page = int(request.args.get("page", "1")[:9])
@@ -154,7 +144,7 @@ def _search_from_request(account_id: int) -> tuple[r.Rules, dict[str, Any]]:
 
 def _results_context(rules: r.Rules, results: dict[str, Any]) -> dict[str, Any]:
     return {
-        "rules": rules, "results": results, "filters": OUTCOME_FILTERS, "usd": r.format_usd,
+        "rules": rules, "results": results, "filters": FILTERS, "usd": r.format_usd,
         "labels": r.REASON_LABELS, "not_on_amazon_advice": reconcile_status.NOT_ON_AMAZON_ADVICE,
         "page_url": lambda n: url_for("catalog.index", **_search_args(results, n)),
         "fragment_url": lambda n: url_for("catalog.results", **_search_args(results, n)),
