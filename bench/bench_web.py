@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import os
 import random
 import re
@@ -88,7 +89,7 @@ def build(database_url: str, products: int) -> None:
     from sqlmodel import select
 
     from wizard.accounts.service import create_account_with_admin
-    from wizard.catalog.importer import import_csv
+    from wizard.catalog.importer import import_csv, text_lines
     from wizard.config import from_environment
     from wizard.crypto import TokenCipher
     from wizard.db import session_scope
@@ -96,7 +97,7 @@ def build(database_url: str, products: int) -> None:
     from wizard.models import Connection, ConnectionStatus, User
     from wizard.models.base import utcnow
     from wizard.rules import Rules
-    from wizard.settings.views import apply_rules
+    from wizard.settings.service import apply_rules
 
     upgrade(database_url)
     with session_scope(database_url) as session:
@@ -105,7 +106,7 @@ def build(database_url: str, products: int) -> None:
         assert account.id is not None
         account_id = account.id
     started = time.perf_counter()
-    progress = import_csv(database_url, account_id, catalog_csv(products))
+    progress = import_csv(database_url, account_id, text_lines(io.BytesIO(catalog_csv(products))))
     assert progress.written == products, progress
     print(f"imported {products:,} products through the CSV import in {time.perf_counter() - started:.1f} s")
     with session_scope(database_url) as session:

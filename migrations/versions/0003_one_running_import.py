@@ -1,7 +1,7 @@
 """One running CSV import per account: a partial unique index on catalog_import.
 
-Revision ID: 0002_one_running_import
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-30 07:00:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_one_running_import"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
