@@ -87,6 +87,10 @@ class ImportRefused(ValueError):
     """An import cannot start now (another one of the same account is running)."""
 
 
+class ImportNotQueued(ImportRefused):
+    """The file could not be stored or queued (a full disk, Redis down): nothing was imported."""
+
+
 # ---- checking one value -------------------------------------------------------------------------
 
 def _shown(raw: Any) -> str:
@@ -439,7 +443,7 @@ def start_import(session: Session, import_dir: str, *, account_id: int, user_id:
     Raise ``ImportRefused`` while another import of the account runs: a partial unique index allows one
     running import per account, so two requests at the same moment cannot both start one.
     """
-    _expire_stale_imports(session, account_id)
+    _expire_stale_imports(session, import_dir, account_id)
     job = CatalogImport(account_id=account_id, user_id=user_id, filename=filename[:255])
     session.add(job)
     try:
@@ -455,33 +459,38 @@ def start_import(session: Session, import_dir: str, *, account_id: int, user_id:
         session.add(job)
         session.commit()
         enqueue(job.id)
-    except BaseException:
+    except Exception as exc:
         # Without its file or its job the import would block the account's next one: close it.
         log.exception("could not queue catalog import %s", job.id)
         job.status, job.finished_at = "failed", utcnow()
-        job.message = ("The file could not be queued for import because of an error on our side. Nothing "
-                       "was imported; try again in a few minutes.")
+        job.message = NOT_QUEUED
         session.add(job)
         session.commit()
         path.unlink(missing_ok=True)
-        raise
+        raise ImportNotQueued(NOT_QUEUED) from exc
     return job
 
 
-def _expire_stale_imports(session: Session, account_id: int) -> None:
-    """Mark the account's imports that stopped reporting long ago as failed, so a new one may start."""
+def _expire_stale_imports(session: Session, import_dir: str, account_id: int) -> None:
+    """Mark the account's imports that stopped reporting long ago as failed (and drop their files)."""
     cutoff = utcnow() - timedelta(seconds=STALE_AFTER_SECONDS)
-    session.execute(
-        update(table_of(CatalogImport))
+    stale = [job_id for (job_id,) in session.execute(
+        select(col(CatalogImport.id))
         .where(col(CatalogImport.account_id) == account_id, col(CatalogImport.status) == "running",
-               col(CatalogImport.updated_at) < cutoff)
-        .values(status="failed", finished_at=utcnow(), message=INTERRUPTED)
-    )
+               col(CatalogImport.updated_at) < cutoff))]
+    if not stale:
+        return
+    session.execute(update(table_of(CatalogImport)).where(col(CatalogImport.id).in_(stale))
+                    .values(status="failed", finished_at=utcnow(), message=INTERRUPTED))
     session.commit()
+    for job_id in stale:
+        upload_path(import_dir, job_id).unlink(missing_ok=True)
 
 
 INTERRUPTED = ("The import was interrupted. Rows already imported are saved in full; import the file again "
                "to finish (rows are matched by SKU, so nothing doubles).")
+NOT_QUEUED = ("The file could not be queued for import because of an error on our side. Nothing was "
+              "imported; try again in a few minutes.")
 OUR_ERROR = ("The import stopped because of an error on our side. Rows already imported are saved in full; "
              "import the file again to finish (rows are matched by SKU, so nothing doubles).")
 

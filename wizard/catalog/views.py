@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length
 from jobs.queue import enqueue_import
 from wizard import rules as r
 from wizard.catalog import api_tokens
-from wizard.catalog.importer import ImportRefused, import_dir_of, is_stale, start_import
+from wizard.catalog.importer import ImportNotQueued, ImportRefused, import_dir_of, is_stale, start_import
 from wizard.db import get_session
 from wizard.extensions import htmx
 from wizard.forms import EmptyForm
@@ -222,6 +222,8 @@ def import_csv() -> Response:
             job = start_import(get_session(), import_dir_of(current_app.config), account_id=account.id,
                                user_id=user.id if user else None, filename=upload.filename,
                                stream=upload.stream, enqueue=enqueue_import)
+        except ImportNotQueued as exc:
+            error, status = str(exc), 503
         except ImportRefused as exc:
             error, status = str(exc), 409
         else:
