@@ -60,7 +60,7 @@ TARGETS = [
     Target("home", "/", 3, 5),
     Target("settings", "/settings/amazon/", 3, 5),
     Target("sync page", "/sync/", 3, 5),
-    Target("catalog search + filter", "/catalog/?q=lantern&outcome=in_stock", 5, 8,
+    Target("catalog search + filter", "/catalog/results?q=lantern&outcome=in_stock", 5, 8,
            htmx_target="catalog-results"),
     Target("settings preview (htmx POST)", "/settings/amazon/preview", 5, 8,
            post="inventory_buffer=6&inventory_ceiling=40&min_price=12.50"),

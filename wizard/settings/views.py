@@ -23,7 +23,7 @@ from wizard.rules import Rules
 from wizard.security import can_manage, current_account, current_user, manage, signed_in
 from wizard.settings.forms import AmazonSettingsForm, form_note
 from wizard.settings.preview import impact
-from wizard.settings.service import apply_rules, gate_example, history, load_settings
+from wizard.settings.service import apply_rules, describe_changes, gate_example, history, load_settings
 from wizard.wording import REACHES_AMAZON
 
 bp = Blueprint("amazon_settings", __name__, url_prefix="/settings/amazon")
