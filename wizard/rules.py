@@ -464,7 +464,7 @@ def values_planner(rules: Rules) -> Planner:
     ]
     branches = [(reason, _source_of(condition)) for reason, condition in
                 outcome_conditions(rules, available, price)]
-    branches.append((IN_STOCK, "True"))
+    branches.append((ALL_UNITS, "True"))
     for index, (reason, condition) in enumerate(branches):
         keyword = "if" if index == 0 else "elif"
         lines.append(f"        {keyword} {condition}:")
