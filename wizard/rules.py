@@ -50,8 +50,8 @@ REMOVED_FROM_CATALOG = "removed_from_catalog"
 
 #: Plain-language labels for each outcome, for badges and filters: the one list of labels.
 REASON_LABELS: dict[str, str] = {
-    ALL_UNITS: "In stock, every unit shown",
-    CAPPED: "In stock, capped by the ceiling",
+    ALL_UNITS: "In stock, all units",
+    CAPPED: "In stock, capped",
     BELOW_BUFFER: "Gated by the buffer",
     OUT_OF_STOCK: "Out of stock",
     BELOW_PRICE_THRESHOLD: "Below the price threshold",
