@@ -39,7 +39,7 @@ def _config(database_url: str, redis_url: str, **extra: str) -> dict[str, Any]:
     # The feed pipeline's figures: every catalog SKU is sent (the sandbox's "exists" mode holds them all), as
     # before the reconcile's "only listings Amazon has shown" (issue 10), which bench_reconcile measures.
     return {**from_environment(), "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-            "RECONCILE_BEFORE_SYNC": False, **extra}
+            "RECONCILE_BEFORE_SYNC": False, "CHECK_BEFORE_FIRST_SYNC": False, **extra}
 
 
 def make_catalog(database_url: str, count: int) -> int:

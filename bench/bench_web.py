@@ -86,6 +86,7 @@ def catalog_csv(count: int) -> bytes:
 
 def build(database_url: str, products: int) -> None:
     """Migrate, create the merchant, import the catalog, connect a seller and save settings."""
+    from sqlalchemy import text
     from sqlmodel import select
 
     from wizard.accounts.service import create_account_with_admin
@@ -125,6 +126,12 @@ def build(database_url: str, products: int) -> None:
         assert user is not None
         rules = Rules(inventory_buffer=3, inventory_ceiling=100, min_price_cents=500)
         apply_rules(session, account_id, rules, user_id=user.id)
+        # As after a first sync that Amazon accepted: a listing state per SKU (the home page counts them).
+        session.execute(text(
+            "INSERT INTO listing_state (account_id, sku, status, accepted_quantity, accepted_price_cents) "
+            "SELECT account_id, sku, 'ACCEPTED', available, price_cents FROM product WHERE account_id = :a"),
+            {"a": account_id})
+        session.commit()
 
 
 def start_gunicorn(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -81,6 +81,30 @@ def enqueue_import(import_id: int, *, connection: Redis | None = None) -> Job:
             redis.close()
 
 
+URGENT_QUEUE = "urgent"
+#: The urgent lane's job (issue 11 §1): stock-outs sent at once with patchListingsItem.
+URGENT_JOB = "jobs.urgent.urgent_account"
+
+
+def _urgent_key(account_id: int) -> str:
+    return f"urgent:queued:{account_id}"
+
+
+def enqueue_urgent(account_id: int, *, connection: Redis) -> bool:
+    """Enqueue the urgent lane for ``account_id`` unless a pass is queued (it reads the newest state)."""
+    if not connection.set(_urgent_key(account_id), "1", nx=True, ex=300):
+        return False
+    Queue(URGENT_QUEUE, connection=connection).enqueue(
+        URGENT_JOB, account_id, job_timeout=600, result_ttl=600, failure_ttl=86400,
+        description=f"urgent lane of account {account_id}")
+    return True
+
+
+def urgent_started(account_id: int, connection: Redis) -> None:
+    """Let the next change enqueue another pass (called when a pass starts reading)."""
+    connection.delete(_urgent_key(account_id))
+
+
 def _soon_key(account_id: int) -> str:
     return f"sync:soon:{account_id}"
 
@@ -100,6 +124,9 @@ def schedule_sync_soon(account_id: int) -> bool:
     delay = int(config.get("SYNC_SOON_DELAY", 60))
     connection = redis_connection(config["REDIS_URL"])
     try:
+        if config.get("URGENT_LANE", True):
+            # Stock-outs do not wait for the feed (issue 11 §1): the lane decides which changes are urgent.
+            enqueue_urgent(account_id, connection=connection)
         if not connection.set(_soon_key(account_id), "1", nx=True, ex=max(delay, 1)):
             return False
         enqueue_sync(account_id, "change", connection=connection, delay=delay)
@@ -147,6 +174,12 @@ def run_worker_burst(connection: Redis, *, with_scheduler: bool = False) -> bool
     return bool(worker.work(burst=True, with_scheduler=with_scheduler))
 
 
+def run_urgent_burst(connection: Redis) -> bool:
+    """Work the urgent queue until it is empty in this process (tests and the benchmark)."""
+    worker = SimpleWorker([Queue(URGENT_QUEUE, connection=connection)], connection=connection)
+    return bool(worker.work(burst=True))
+
+
 def scheduled_job_count(connection: Redis) -> int:
     """Return how many sync jobs wait for their time to come (``enqueue_in``)."""
     return int(sync_queue(connection).scheduled_job_registry.count)
@@ -185,6 +218,8 @@ __all__ = [
     "redis_connection",
     "register_cron",
     "schedule_sync_soon",
+    "enqueue_urgent",
+    "run_urgent_burst",
     "sync_queue",
 ]
 

@@ -40,7 +40,7 @@ from wizard.config import from_environment
 from wizard.connect.steps import SETUP_INCOMPLETE, facts_for, ready_to_sync
 from wizard.crypto import TokenCipher
 from wizard.db import session_scope, table_of
-from wizard.models import Account, AmazonSettings, Connection, ConnectionStatus
+from wizard.models import Account, AmazonSettings, Connection, ConnectionStatus, listing_stats
 from wizard.models.base import utcnow
 from wizard.models.sync import (
     ACTIVE_RUN_STATUSES,
@@ -55,6 +55,7 @@ from wizard.models.sync import (
 from wizard.reconcile import gate
 from wizard.reconcile.sweeps import Reconciler
 from wizard.rules import Rules
+from wizard.sync import dryrun, guard, urgent
 from wizard.sync import plan as sync_plan
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,11 @@ def sync_account(account_id: int, trigger: str = SyncTrigger.CRON.value) -> str:
             return "busy"
         try:
             with lock.keep_alive():
-                outcome = Syncer(config, redis, account_id, lock=lock).run(trigger)
+                try:
+                    outcome = Syncer(config, redis, account_id, lock=lock).run(trigger)
+                finally:
+                    # The home page shows stored counts: recompute them here, never per page view.
+                    listing_stats.refresh(config["DATABASE_URL"], account_id)
         finally:
             lock.release()
         if outcome.follow_up_in is not None:
@@ -250,12 +255,23 @@ class Syncer:
                     # which enqueues it when done.
                     request_full_sweep(self.account_id, self.redis)
                     return Outcome("waiting_for_first_read")
+                if dryrun.first_sync_waits(self.config, session, self.account_id):
+                    # Issue 11 §3: Amazon's own dry run first; the merchant's "Start syncing" lets it go.
+                    if dryrun.latest_check(session, self.account_id) is None:
+                        dryrun.check_with_amazon(session, self.account_id, self.seller, self.client)
+                    return Outcome("waiting_for_check")
                 run = self._start_run(trigger)
             if run is not None and run.status == RunStatus.QUEUED:
                 self._begin(run)
             try:
                 if run is not None and run.status in (RunStatus.QUEUED, RunStatus.PLANNING):
-                    self._plan(run)
+                    # The urgent lane never changes what Amazon holds while a feed is being planned.
+                    with urgent.planning_lock(self.redis, self.account_id):
+                        self._plan(run)
+                if run is not None and run.batches_submitted == 0 and run.batches_total > 0:
+                    guard.check_run(session, self.config, run)  # issue 11 §2: the blast-radius guard
+                if guard.waiting(session, self.account_id) is not None:
+                    return Outcome("held")
                 self._submit_pending()
                 if not self._follow():
                     return Outcome("processing", follow_up_in=self._next_poll_in())
@@ -410,7 +426,8 @@ class Syncer:
         insert = (f"INSERT INTO listing_state ({', '.join(columns)}) "  # noqa: S608
                   f"VALUES ({', '.join([mark] * len(columns))}) ON CONFLICT (account_id, sku) DO ")
         upsert = insert + "UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in columns[2:])
-        pending, batch_id = ListingStatus.PENDING.value, batch.id
+        # Raw SQL skips the Enum type: write the name it stores (what the ORM reads back), not the value.
+        pending, batch_id = ListingStatus.PENDING.name, batch.id
         params = [(self.account_id, sku, pending, batch_id, message_id, quantity, price)
                   for message_id, sku, quantity, price in planned.rows]
         connection = self.session.connection()

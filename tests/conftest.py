@@ -66,6 +66,10 @@ def app_config(database_url: str, redis_url: str, sandbox, tmp_path: Path) -> di
         "PUBLIC_BASE_URL": "http://localhost",
         "SERVER_NAME": None,
         "IMPORT_DIR": str(tmp_path / "imports"),
+        # The dry run before a first sync has its own tests (tests/integration/test_amazon_check.py).
+        "CHECK_BEFORE_FIRST_SYNC": False,
+        # The urgent lane (issue 11 §1) has its own tests (tests/integration/test_urgent_lane.py).
+        "URGENT_LANE": False,
     }
 
 

@@ -66,10 +66,11 @@ def _register_blueprints(app: Flask) -> None:
     from wizard.ops import views as ops
     from wizard.reconcile import views as reconcile
     from wizard.settings import views as settings
+    from wizard.sync import check_views as check
     from wizard.sync import views as sync
 
     for blueprint in (accounts.bp, home.bp, connect.bp, settings.bp, catalog.bp, api.bp, sync.bp,
-                      reconcile.bp, ops.bp):
+                      reconcile.bp, ops.bp, check.bp):
         app.register_blueprint(blueprint)
 
 

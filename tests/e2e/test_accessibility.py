@@ -80,3 +80,59 @@ def test_the_first_wizard_steps_and_sign_in_are_accessible_and_fit_a_phone(
         phone_and_desktop: list[Page], live_server: Any, merchant: Merchant) -> None:
     check_pages(phone_and_desktop, live_server.url, "", [WIZARD_PAGES[1]])
     check_pages(phone_and_desktop, live_server.url, merchant.user("manager").email, [WIZARD_PAGES[0]])
+
+
+def test_the_wrong_account_path_is_accessible_and_fits_a_phone(
+        phone_and_desktop: list[Page], live_server: Any, merchant: Merchant, db: Session,
+        sandbox: Any) -> None:
+    from wizard.crypto import TokenCipher
+    from wizard.models import Account, Connection, ConnectionStatus
+    from wizard.models.base import utcnow
+
+    account = db.get(Account, merchant.account.id)
+    assert account is not None
+    account.prerequisites_acknowledged_at = utcnow()
+    db.add(Connection(account_id=merchant.account.id, status=ConnectionStatus.CONNECTED,
+                      selling_partner_id="A3INDIVIDUAL001", authorized_at=utcnow(),
+                      refresh_token_encrypted=TokenCipher(str(live_server.app.config["TOKEN_ENCRYPTION_KEYS"]))
+                      .encrypt(sandbox.grant("A3INDIVIDUAL001"))))
+    db.commit()
+    paths = [("verify, Individual plan", "/settings/integrations/amazon/verify"),
+             ("use a different account", "/settings/integrations/amazon/disconnect?different=1")]
+
+    check_pages(phone_and_desktop, live_server.url, merchant.user("admin").email, paths)
+
+    desktop = phone_and_desktop[0]
+    for name, path in paths:
+        desktop.goto(live_server.url + path)
+        desktop.wait_for_load_state("networkidle")
+        shot = name.replace(" ", "-").replace(",", "")
+        BasePage(desktop, live_server.url).screenshot("wrong-account", shot)
+    desktop.get_by_role("button", name="Disconnect and start over").click()
+    expect(desktop.get_by_text("Start over from Step 1")).to_be_visible()
+    BasePage(desktop, live_server.url).screenshot("wrong-account", "step-1-again")
+
+
+def test_a_paused_sync_page_and_a_restore_confirmation_are_accessible_and_fit_a_phone(
+        phone_and_desktop: list[Page], live_server: Any, merchant: Merchant, seller: Seller,
+        db: Session) -> None:
+    import json
+
+    from sqlmodel import select
+
+    from wizard.models import Connection, ConnectionStatus, SettingsVersion
+
+    add_products(db, seller.account_id, 40)
+    version = SettingsVersion(account_id=seller.account_id, after=json.dumps({"inventory_buffer": 12}))
+    connection = db.exec(select(Connection).where(Connection.account_id == seller.account_id)).one()
+    connection.status = ConnectionStatus.NEEDS_REAUTHORIZATION
+    db.add_all([version, connection])
+    db.commit()
+    paths = [("sync, paused", "/sync/"), ("restore", f"/settings/amazon/history/{version.id}/restore")]
+
+    check_pages(phone_and_desktop, live_server.url, merchant.user("admin").email, paths)
+
+    desktop = phone_and_desktop[0]
+    for name, path in paths:
+        desktop.goto(live_server.url + path)
+        BasePage(desktop, live_server.url).screenshot("states", name.replace(" ", "-").replace(",", ""))

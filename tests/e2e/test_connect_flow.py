@@ -154,7 +154,7 @@ def test_reauthorizing_from_the_banner_keeps_every_setting(page: Page, live_serv
     flow = flow_for(page, live_server, merchant)
     expect(flow.banner).to_contain_text("Amazon needs you to re-authorize Ecommerce")
     expect(flow.banner).to_contain_text(
-        'Click "Grant Access" again to re-authorize. Your settings will be preserved.')
+        'Click "Re-authorize", then "Grant Access" on the page it opens. Your settings will be preserved.')
     flow.screenshot(AREA, "5-banner-needs-reauthorization")
     flow.banner.get_by_role("button", name="Re-authorize").click()
     expect(flow.heading).to_have_text("Re-authorize Ecommerce on Amazon")

@@ -242,7 +242,7 @@ def test_active_search_returns_only_the_results_fragment(client, signed_in_as, m
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith('<div id="catalog-results"')
     assert "TENT-2P" in html and "LAMP-1" not in html
-    assert response.headers["HX-Push-Url"] == "/catalog/?page=1&q=tent"  # the address bar shows a full page
+    assert response.headers["HX-Push-Url"] == "/catalog/?q=tent"  # the address bar shows a full page
     assert "HX-Request" in response.headers["Vary"]
     plain = client.get(RESULTS, query_string={"q": "tent"})  # a bookmarked fragment URL
     assert plain.status_code == 302 and plain.headers["Location"] == "/catalog/?q=tent"
@@ -256,9 +256,33 @@ def test_the_catalog_is_paginated_fifty_per_page(client, signed_in_as, merchant,
     add_products(db, merchant.account.id, [(f"SKU-{i:03d}", i, 1000) for i in range(120)])
     signed_in_as("admin")
     first = client.get(CATALOG).get_data(as_text=True)
-    last = client.get(CATALOG, query_string={"page": 3}).get_data(as_text=True)
-    assert len(re.findall(r'<td class="sku"', first)) == 50 and "page 1 of 3" in text_of(first)
-    assert len(re.findall(r'<td class="sku"', last)) == 20 and "SKU-119" in last
+    second = client.get(_next_url(first)).get_data(as_text=True)
+    last = client.get(_next_url(second)).get_data(as_text=True)
+    assert len(re.findall(r'<td class="sku"', first)) == 50 and "120 products" in text_of(first)
+    assert "SKU-049" in first and "SKU-050" in second and "SKU-099" in second
+    assert len(re.findall(r'<td class="sku"', last)) == 20 and "SKU-119" in last and 'rel="next"' not in last
+    back = client.get(_link(last, "prev")).get_data(as_text=True)
+    assert re.findall(r"SKU-\d{3}", back) == re.findall(r"SKU-\d{3}", second)
+
+
+def _link(html: str, rel: str) -> str:
+    found = re.search(rf'href="([^"]+)"[^>]*rel="{rel}"', html)
+    assert found, f"no {rel} link"
+    return found.group(1).replace("&amp;", "&")
+
+
+def _next_url(html: str) -> str:
+    return _link(html, "next")
+
+
+def test_a_search_counts_up_to_a_cap_and_says_more(client, signed_in_as, merchant, db) -> None:
+    add_products(db, merchant.account.id, [(f"LAMP-{i:04d}", i, 1000) for i in range(1_001)]
+                 + [(f"TENT-{i:04d}", i, 1000) for i in range(5)])
+    signed_in_as("admin")
+    many = text_of(client.get(CATALOG, query_string={"q": "lamp"}).get_data(as_text=True))
+    few = text_of(client.get(CATALOG, query_string={"q": "tent"}).get_data(as_text=True))
+    assert "More than 1,000 products matching “lamp”" in many
+    assert "5 products matching “tent”" in few and "More than" not in few
 
 
 def test_the_demo_data_loads_a_realistic_catalog_once(app, db) -> None:

@@ -3,6 +3,7 @@ scan of the catalog rows through ``decide()``, for random catalogs and random se
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from wizard.migrate import upgrade
 from wizard.models import Product
 from wizard.models.catalog_stats import BAND_STEPS, STOCK_CAP, band_end, band_of, rebuild
 from wizard.rules import Rules, decide
-from wizard.settings.preview import impact
+from wizard.settings.preview import impact, reason_counts
 
 # Prices that sit on, just under and just over the band edges, and anywhere in between.
 EDGES = sorted({start + d for start, _ in BAND_STEPS for d in (-1, 0, 1) if start + d >= 0})
@@ -109,6 +110,8 @@ def test_the_preview_from_the_histograms_equals_a_scan_of_the_catalog(
     summary = impact(db, account_id, current, proposed).summary()
     expected = _scan(catalog.values(), current, proposed)
     assert {key: summary[key] for key in expected} == expected
+    assert reason_counts(db, account_id, proposed) == Counter(decide(a, p, proposed).reason
+                                                             for a, p in catalog.values())
 
 
 @property_settings

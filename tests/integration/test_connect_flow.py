@@ -372,7 +372,8 @@ def test_reauthorizing_the_same_seller_keeps_every_setting(
     assert connection_of(db, merchant.account).status == ConnectionStatus.NEEDS_REAUTHORIZATION
     home = client.get("/").get_data(as_text=True)
     assert "Amazon needs you to re-authorize Ecommerce" in home
-    assert 'Click &#34;Grant Access&#34; again to re-authorize. Your settings will be preserved.' in home
+    assert ('Click &#34;Re-authorize&#34;, then &#34;Grant Access&#34; on the page it opens. Your '
+            'settings will be preserved.') in home
     sandbox.restore(PRO_SELLER)
     token = csrf_token(client, PREFIX + "/")
     started = client.post(PREFIX + "/reauthorize", data={"csrf_token": token})

@@ -134,6 +134,12 @@ def cents(raw: Any) -> int | None:
     """Return a money amount (``"19.99"`` or ``19.99``) as integer cents, None when it is not one."""
     if raw is None or isinstance(raw, bool):
         return None
+    if isinstance(raw, str):
+        # The common "12.34" without Decimal (a million-row listings report has one per row).
+        whole, dot, part = raw.partition(".")
+        if whole.isascii() and whole.isdigit() and (not dot or (part.isascii() and part.isdigit()
+                                                              and len(part) <= 2)):
+            return int(whole) * 100 + (int(part.ljust(2, "0")) if dot else 0)
     try:
         value = Decimal(str(raw))
     except InvalidOperation:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import operator
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,6 +92,11 @@ def _charset(content_type: str | None) -> str:
     return "utf-8"
 
 
+#: The columns a reconcile reads, in :class:`ListingRow`'s order (header names, lowercase).
+_COLUMNS = ("seller-sku", "asin1", "item-name", "price", "quantity", "status", "open-date",
+            "fulfillment-channel", "listing-id")
+
+
 def _int(raw: str) -> int | None:
     raw = raw.strip()
     return int(raw) if raw.isascii() and raw.isdigit() else None
@@ -119,21 +125,23 @@ def parse_listings_report(stream: IO[bytes], *, compressed: bool | None = None,
         index = {name.strip().lower(): i for i, name in enumerate(header)}
         if "seller-sku" not in index:
             raise AmazonRequestError("The listings report has no seller-sku column", code="invalid_report")
-
-        def column(row: list[str], name: str) -> str:
-            i = index.get(name)
-            return row[i] if i is not None and i < len(row) else ""
-
+        # One itemgetter per row instead of a lookup per column (the hot loop of a million-row report); a
+        # column the header lacks, or a short line, reads as "" from the padding.
+        width = len(header)
+        pick = operator.itemgetter(*(index.get(name, width) for name in _COLUMNS))
+        padding = [""] * width
         for row in reader:
-            sku = column(row, "seller-sku")
+            if len(row) == width:
+                row.append("")
+            else:  # a short or long line: exactly the header's columns, then the empty slot
+                row = [*(row + padding)[:width], ""]
+            sku, asin, item_name, price, quantity, status, open_date, channel, listing_id = pick(row)
             if not sku:
                 continue
             yield ListingRow(
-                sku=sku, asin=column(row, "asin1") or None, item_name=column(row, "item-name"),
-                price_cents=cents(column(row, "price")) if column(row, "price") else None,
-                quantity=_int(column(row, "quantity")), status=column(row, "status"),
-                open_date=column(row, "open-date"), fulfillment_channel=column(row, "fulfillment-channel"),
-                listing_id=column(row, "listing-id"),
+                sku=sku, asin=asin or None, item_name=item_name,
+                price_cents=cents(price) if price else None, quantity=_int(quantity), status=status,
+                open_date=open_date, fulfillment_channel=channel, listing_id=listing_id,
             )
     finally:
         csv.field_size_limit(previous)

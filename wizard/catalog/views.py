@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlmodel import col
 from werkzeug.wrappers import Response
 from wtforms import StringField
@@ -18,30 +18,27 @@ from wtforms.validators import DataRequired, Length
 from jobs.queue import enqueue_import
 from wizard import rules as r
 from wizard.catalog import api_tokens
+from wizard.catalog import search as catalog_search
 from wizard.catalog.importer import ImportNotQueued, ImportRefused, import_dir_of, is_stale, start_import
 from wizard.db import get_session
 from wizard.extensions import htmx
 from wizard.forms import EmptyForm
 from wizard.limits import body_limit
 from wizard.models import Account, AmazonSettings, CatalogImport, ListingState, Product, Role
+from wizard.models.catalog import SKU_MAX_LENGTH
 from wizard.reconcile import status as reconcile_status
 from wizard.rendering import render_fragment, render_page
 from wizard.security import Refused, can_manage, current_account, current_user, manage, signed_in
+from wizard.settings.preview import reason_counts
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
+
+MAX_QUERY = 100
 
 #: The catalog's filters: the rule's outcomes (``rules.OUTCOME_FILTERS``), then what Amazon really shows, from
 #: the reconcile's reads (issue 10).
 FILTERS: dict[str, str] = {**r.OUTCOME_FILTERS, **reconcile_status.FILTERS}
 
-
-def _filter_condition(outcome: str, rules: r.Rules) -> Any:
-    if outcome in reconcile_status.FILTERS:
-        return reconcile_status.filter_condition(outcome)
-    return r.outcome_condition(rules, outcome)
-
-PAGE_SIZE = 50
-MAX_QUERY = 100
 
 class ImportForm(FlaskForm):
     """A CSV file of products."""
@@ -67,8 +64,10 @@ class CatalogRow:
     state: ListingState | None
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _outcome_condition(outcome: str, rules: r.Rules) -> Any:
+    if outcome in reconcile_status.FILTERS:
+        return reconcile_status.filter_condition(outcome)
+    return r.outcome_condition(rules, outcome)
 
 
 def listing_states(account_id: int, skus: list[str]) -> dict[str, ListingState]:
@@ -82,43 +81,50 @@ def listing_states(account_id: int, skus: list[str]) -> dict[str, ListingState]:
     return {state.sku: state for state in states}
 
 
-def search(account_id: int, rules: r.Rules, *, query: str, outcome: str, page: int) -> dict[str, Any]:
-    """Return one page of the catalog matching the search and the outcome filter, with the total.
+def search(account_id: int, rules: r.Rules, *, query: str, outcome: str, after: str | None = None,
+           before: str | None = None) -> dict[str, Any]:
+    """Return one page of the catalog matching the search and the outcome filter, and how many match.
 
-    A fixed number of queries whatever the page size: the count, the page, and the page's sync results.
+    Pages are keyset pages by SKU (``after`` / ``before``), so any page costs what the first costs. Without a
+    search the count comes from the stored histograms; with one it stops at ``search.COUNT_CAP``.
     """
     session = get_session()
     conditions: list[Any] = [col(Product.account_id) == account_id]
-    # The outcome test reads only indexed columns, so it runs first and spares the table lookups for titles.
     if outcome:
-        conditions.append(_filter_condition(outcome, rules))
+        conditions.append(_outcome_condition(outcome, rules))
     if query:
-        pattern = f"%{_escape_like(query)}%"
-        # Case-insensitive on both databases: SQLite's LIKE already is (for ASCII), PostgreSQL's is not.
-        conditions.append(or_(col(Product.sku).ilike(pattern, escape="\\"),
-                              col(Product.title).ilike(pattern, escape="\\")))
-    total = session.execute(select(func.count()).select_from(Product).where(*conditions)).scalar_one()
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    products = session.execute(
-        select(Product).where(*conditions).order_by(Product.sku).limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).scalars().all()
-    skus = [p.sku for p in products]
+        conditions.append(catalog_search.text_condition(session, query))
+    if query or outcome in reconcile_status.FILTERS:
+        total, more = catalog_search.bounded_count(session, conditions)
+    else:
+        counts = reason_counts(session, account_id, rules)
+        if outcome == r.IN_STOCK:  # a quantity above 0: all units, and capped unless capped at 0
+            total = counts.get(r.ALL_UNITS, 0) + (counts.get(r.CAPPED, 0) if rules.inventory_ceiling else 0)
+        else:
+            total = counts.get(outcome, 0) if outcome else sum(counts.values())
+        more = False
+    found = catalog_search.page_of(session, conditions, after=after, before=before)
+    skus = [p.sku for p in found.products]
     states = listing_states(account_id, skus)
-    rows = [CatalogRow(p, r.decide(p.available, p.price_cents, rules), states.get(p.sku)) for p in products]
+    rows = [CatalogRow(p, r.decide(p.available, p.price_cents, rules), states.get(p.sku))
+            for p in found.products]
     amazon = reconcile_status.amazon_views(session, account_id, skus,
                                            current_app.config["AMAZON_SELLER_CENTRAL_URL"])
-    return {"rows": rows, "total": total, "page": page, "pages": pages, "query": query, "outcome": outcome,
-            "amazon": amazon}
+    return {"rows": rows, "total": total, "more": more, "next_after": found.next_after,
+            "prev_before": found.prev_before, "query": query, "outcome": outcome, "amazon": amazon}
 
 
-def _search_args(results: dict[str, Any], page: int) -> dict[str, Any]:
-    args: dict[str, Any] = {"page": page}
+def _search_args(results: dict[str, Any], *, after: str | None = None,
+                 before: str | None = None) -> dict[str, Any]:
+    args: dict[str, Any] = {}
     if results["query"]:
         args["q"] = results["query"]
     if results["outcome"]:
         args["outcome"] = results["outcome"]
+    if after is not None:
+        args["after"] = after
+    if before is not None:
+        args["before"] = before
     return args
 
 
@@ -134,20 +140,18 @@ def _search_from_request(account_id: int) -> tuple[r.Rules, dict[str, Any]]:
     outcome = request.args.get("outcome", "")
     if outcome not in FILTERS:
         outcome = ""
-    try:
-        page = int(request.args.get("page", "1")[:9])
-    except ValueError:
-        page = 1
+    after = request.args.get("after", "")[:SKU_MAX_LENGTH] or None
+    before = request.args.get("before", "")[:SKU_MAX_LENGTH] or None
     rules = r.Rules.from_settings(get_session().get(AmazonSettings, account_id))
-    return rules, search(account_id, rules, query=query, outcome=outcome, page=page)
+    return rules, search(account_id, rules, query=query, outcome=outcome, after=after, before=before)
 
 
 def _results_context(rules: r.Rules, results: dict[str, Any]) -> dict[str, Any]:
     return {
         "rules": rules, "results": results, "filters": FILTERS, "usd": r.format_usd,
         "labels": r.REASON_LABELS, "not_on_amazon_advice": reconcile_status.NOT_ON_AMAZON_ADVICE,
-        "page_url": lambda n: url_for("catalog.index", **_search_args(results, n)),
-        "fragment_url": lambda n: url_for("catalog.results", **_search_args(results, n)),
+        "page_url": lambda **cursor: url_for("catalog.index", **_search_args(results, **cursor)),
+        "fragment_url": lambda **cursor: url_for("catalog.results", **_search_args(results, **cursor)),
     }
 
 
@@ -185,7 +189,8 @@ def results() -> Response:
         return redirect(url_for(".index", **args))
     rules, found = _search_from_request(account.id)
     response = render_fragment("catalog/results", **_results_context(rules, found))
-    response.headers["HX-Push-Url"] = url_for(".index", **_search_args(found, found["page"]))
+    response.headers["HX-Push-Url"] = url_for(".index", **_search_args(found, after=request.args.get("after"),
+                                                                      before=request.args.get("before")))
     return response
 
 
@@ -229,7 +234,7 @@ def import_csv() -> Response:
         else:
             return redirect(url_for(".import_status", import_id=job.id))
     rules = r.Rules.from_settings(get_session().get(AmazonSettings, account.id))
-    found = search(account.id, rules, query="", outcome="", page=1)
+    found = search(account.id, rules, query="", outcome="")
     return _page(account, rules, found, form=form, error=error, status=status)
 
 

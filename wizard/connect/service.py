@@ -26,7 +26,7 @@ from wizard.amazon import (
     SellerAuth,
     TokenSet,
 )
-from wizard.amazon.client import US_MARKETPLACE_ID
+from wizard.amazon.client import US_MARKETPLACE_ID, Participation
 from wizard.connect.steps import PROFESSIONAL
 from wizard.connect.tips import STATUS_LABELS
 from wizard.crypto import InvalidToken, TokenCipher
@@ -314,3 +314,39 @@ def stored_check(connection: Connection | None) -> CheckResult | None:
     if connection.selling_plan:
         return CheckResult(Check.INDIVIDUAL_PLAN, connection.selling_plan)
     return None
+
+
+@dataclass(frozen=True)
+class SellerGlance:
+    """A seller as the replace prompt names it: store name and marketplace, as Amazon reports them."""
+
+    seller_id: str
+    store_name: str | None
+    marketplace: str | None
+
+
+def _marketplace_label(participation: Participation | None) -> str | None:
+    if participation is None:
+        return None
+    return f"{participation.marketplace_name} ({participation.country_code})"
+
+
+def pending_seller_glance(connection: Connection, *, amazon: AmazonClient,
+                          cipher: TokenCipher) -> SellerGlance | None:
+    """Ask Amazon which store and marketplace the just-authorized (pending) seller has, for the prompt.
+
+    None when there is no pending seller; a glance without names when Amazon cannot tell us now (the prompt
+    still works: it shows the Seller ID).
+    """
+    seller_id = connection.pending_selling_partner_id
+    if not seller_id or not connection.pending_refresh_token_encrypted:
+        return None
+    try:
+        seller = SellerAuth(seller_id, cipher.decrypt(connection.pending_refresh_token_encrypted))
+        participations = [p for p in amazon.get_marketplace_participations(seller) if p.is_participating]
+    except (AmazonError, InvalidToken) as exc:
+        log.info("could not read the pending seller's store for connection %s: %s", connection.id, exc)
+        return SellerGlance(seller_id, None, None)
+    shown = next((p for p in participations if p.marketplace_id == US_MARKETPLACE_ID),
+                 participations[0] if participations else None)
+    return SellerGlance(seller_id, shown.store_name or None if shown else None, _marketplace_label(shown))

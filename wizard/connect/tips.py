@@ -32,8 +32,9 @@ WRONG_ACCOUNT = Trouble(
 )
 TOKEN_EXPIRED = Trouble(
     'You see a "token expired" or "authentication error" message',
-    'This is rare, but it can happen. Click "Grant Access" again to re-authorize. Your settings will be '
-    "preserved.",
+    # The guide says "Grant Access" again; the button that starts it is named "Re-authorize": name both.
+    'This is rare, but it can happen. Click "Re-authorize", then "Grant Access" on the page it opens. Your '
+    "settings will be preserved.",
 )
 TROUBLESHOOTING = (POPUP_BLOCKED, NOT_SHOWING, WRONG_ACCOUNT, TOKEN_EXPIRED)
 
@@ -44,8 +45,9 @@ PREREQUISITES = (
     ("Admin or manager-level access in Ecommerce.",
      "Only users with permission to change integration settings can complete the authorization."),
     ("A web browser that allows pop-ups.",
-     "The authorization process opens a new browser window. If pop-ups are blocked, the connection will fail "
-     "silently."),
+     # The guide says a blocked pop-up fails silently; Ecommerce detects it, so it says what happens instead.
+     "The authorization process opens a new browser window. If your browser blocks the pop-up, Ecommerce "
+     "tells you and offers to continue in this tab instead."),
 )
 MARKETPLACE_NOTE = (
     "Ecommerce connects to the Amazon US marketplace by default. If you sell on a different Amazon "
@@ -57,6 +59,17 @@ GRANT_ACCESS_HINT = (
 SIGN_IN_HINT = (
     "Use the credentials for the Amazon Seller account you want to connect — not a personal Amazon shopping "
     "account."
+)
+#: The guide says "one-time setup"; Amazon also requires a renewal every 365 days. Say both.
+ONE_TIME_SETUP = (
+    "This is a one-time setup step, then a yearly renewal: Amazon asks sellers to re-authorize apps every "
+    "365 days, and Ecommerce reminds you 30 days before."
+)
+#: Disconnecting stops updates, but Amazon keeps showing the last quantities it accepted: an oversell risk.
+AMAZON_KEEPS_QUANTITIES = (
+    "Amazon keeps the last quantities Ecommerce sent, so your listings stay buyable at those quantities "
+    "after you disconnect, even when you sell out elsewhere. Set them to 0 in Seller Central (Inventory > "
+    "Manage All Inventory) if you stop selling on Amazon."
 )
 REVOKE_HOW_TO = (
     "To remove Ecommerce's access on Amazon's side too, sign in to Amazon Seller Central and open "

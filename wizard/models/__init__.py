@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from wizard.models import catalog_search  # noqa: F401 - the text index's DDL listener
 from wizard.models.accounts import Account, OAuthState, Role, User
 from wizard.models.catalog import AmazonSettings, ApiToken, CatalogImport, Product, SettingsVersion
 from wizard.models.catalog_stats import CatalogHistogram, CatalogPriceHistogram
 from wizard.models.connection import Connection, ConnectionStatus
+from wizard.models.guard import AmazonCheck, RunHold, UrgentUpdate
+from wizard.models.listing_stats import ListingStatusCount
 from wizard.models.reconcile import AmazonListing, ListingDrift, ReconcileSweep
 from wizard.models.sync import (
     BatchStatus,
@@ -19,7 +22,9 @@ from wizard.models.sync import (
 
 __all__ = [
     "Account", "AmazonSettings", "ApiToken", "CatalogHistogram", "CatalogImport", "CatalogPriceHistogram",
-    "AmazonListing", "Connection", "ConnectionStatus", "ListingDrift", "ReconcileSweep", "OAuthState",
+    "AmazonCheck", "RunHold", "UrgentUpdate",
+    "AmazonListing", "Connection", "ConnectionStatus", "ListingDrift", "ListingStatusCount", "ReconcileSweep",
+    "OAuthState",
     "Product", "Role", "SettingsVersion", "User",
     "BatchStatus", "FeedBatch", "ListingState", "ListingStatus", "RunStatus", "SyncRun", "SyncTrigger",
 ]

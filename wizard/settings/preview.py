@@ -216,6 +216,16 @@ def impact(session: Session, account_id: int, current: Rules, proposed: Rules, *
     return result
 
 
+def reason_counts(session: Session, account_id: int, rules: Rules) -> dict[str, int]:
+    """Return how many products have each outcome under ``rules`` (the catalog's filter counts), from the
+    stored histograms."""
+    counts: dict[str, int] = {}
+    for group in _histogram(session, account_id, rules, rules):
+        reason = r.decide(group.available, group.price_lo, rules).reason
+        counts[reason] = counts.get(reason, 0) + group.count
+    return counts
+
+
 def _examples(session: Session, account_id: int, groups: list[_Group], current: Rules, proposed: Rules,
               limit: int) -> list[Example]:
     found: list[Example] = []
@@ -239,4 +249,4 @@ def _examples(session: Session, account_id: int, groups: list[_Group], current: 
     return found
 
 
-__all__ = ["Impact", "impact"]
+__all__ = ["Impact", "impact", "reason_counts"]

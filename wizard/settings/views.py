@@ -24,6 +24,7 @@ from wizard.security import can_manage, current_account, current_user, manage, s
 from wizard.settings.forms import AmazonSettingsForm, form_note
 from wizard.settings.preview import impact
 from wizard.settings.service import apply_rules, describe_changes, gate_example, history, load_settings
+from wizard.sync import guard
 from wizard.wording import REACHES_AMAZON
 
 bp = Blueprint("amazon_settings", __name__, url_prefix="/settings/amazon")
@@ -107,6 +108,8 @@ def save() -> Response:
     first_save = saved is None or saved.saved_at is None
     changed = apply_rules(session, account.id, form.rules(), user_id=user.id)
     if changed or first_save:
+        # The merchant saw the preview's impact and saved: the run this starts is not held (issue 11 §2).
+        guard.approve_in_advance(session, account.id, user.id, "settings saved after the preview")
         schedule_sync_soon(account.id)
         flash(f"Settings saved. {REACHES_AMAZON}", "success")
     else:
@@ -177,6 +180,8 @@ def restore(version_id: int) -> Response:
     restored = Rules.from_dict(json.loads(version.after))
     when = version.created_at.strftime("%b %d, %Y %H:%M UTC")
     if apply_rules(session, account.id, restored, user_id=user.id, restored_from_id=version.id):
+        # Confirmed on the restore's impact page: not held again by the guard (issue 11 §4).
+        guard.approve_in_advance(session, account.id, user.id, "settings restore confirmed")
         schedule_sync_soon(account.id)
         flash(f"Restored the settings saved on {when}. {REACHES_AMAZON}", "success")
     else:

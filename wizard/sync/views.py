@@ -18,13 +18,14 @@ from werkzeug.wrappers import Response
 from wizard.connect.steps import SETUP_INCOMPLETE, facts_for, ready_to_sync
 from wizard.db import get_session
 from wizard.extensions import htmx
-from wizard.models import Connection, ConnectionStatus
+from wizard.models import Connection, ConnectionStatus, listing_stats
 from wizard.models.base import utcnow
 from wizard.models.sync import (
     ACTIVE_RUN_STATUSES,
     BatchStatus,
     FeedBatch,
     ListingState,
+    ListingStatus,
     RunStatus,
     SyncRun,
     SyncTrigger,
@@ -32,6 +33,7 @@ from wizard.models.sync import (
 from wizard.reconcile import status as reconcile_status
 from wizard.rendering import render_page
 from wizard.security import current_account, manage, signed_in
+from wizard.sync import dryrun, urgent
 from wizard.text import plural
 from wizard.wording import REACHES_AMAZON
 
@@ -171,9 +173,9 @@ def next_scheduled_run(session: Session, account_id: int, interval: int) -> date
 def sync_summary(account_id: int) -> dict[str, Any]:
     """Return what the home page shows about the sync of ``account_id``."""
     session = get_session()
-    counts = dict(session.exec(
-        select(ListingState.status, func.count()).where(ListingState.account_id == account_id)
-        .group_by(ListingState.status)).all())
+    # Stored by the sync after each job (a GROUP BY of every SKU's state is the worker's job, not the page's).
+    counts = {ListingStatus[name].value if name in ListingStatus.__members__ else name: n
+              for name, n in listing_stats.counts(session.connection(), account_id).items()}
     connection = session.exec(select(Connection).where(Connection.account_id == account_id)).first()
     return {
         "latest": _latest_run(session, account_id),
@@ -228,6 +230,8 @@ def _page_context() -> dict[str, Any]:
         "paused": connection is not None and connection.status == ConnectionStatus.NEEDS_REAUTHORIZATION,
         "amazon_counts": reconcile_status.counts(session, account.id),
         "price_drift": reconcile_status.price_drift(session, account.id),
+        "check_waiting": dryrun.first_sync_waits(current_app.config, session, account.id),
+        "urgent_stats": urgent.stats(session, account.id),
     }
 
 

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import logging
 
-from flask import redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from wizard.accounts.service import managers_of
 from wizard.connect import tips
-from wizard.connect.service import SellerTaken, confirm_pending, connection_for, discard_pending, disconnect
+from wizard.connect.service import (
+    SellerTaken,
+    confirm_pending,
+    connection_for,
+    discard_pending,
+    disconnect,
+    pending_seller_glance,
+)
 from wizard.connect.steps import StepName, current_step
 from wizard.connect.tips import CALLBACK_MESSAGES
 from wizard.connect.views.common import PREFIX, bp, facts, page_context, signed_in_user, step_url
@@ -59,8 +66,10 @@ def confirm_seller() -> Response | str:
     connection = connection_for(get_session(), account.id or 0)
     if connection is None or not connection.pending_selling_partner_id:
         return redirect(url_for("connect.index"))
+    # No "needs re-authorization" banner over the question: the merchant is answering it right here.
+    pending = pending_seller_glance(connection, amazon=get_amazon(), cipher=get_cipher())
     return render_template("connect/confirm_seller.html", connection=connection, form=EmptyForm(), tips=tips,
-                           problem=None)
+                           problem=None, banner=None, pending=pending)
 
 
 @bp.post(PREFIX + "/confirm-seller")
@@ -75,7 +84,9 @@ def confirm_seller_post() -> Response | tuple[str, int]:
         confirm_pending(get_session(), connection, user_id=signed_in_user().id or 0)
     except SellerTaken:
         return render_template("connect/confirm_seller.html", connection=connection, form=EmptyForm(),
-                               tips=tips, problem=CALLBACK_MESSAGES["seller_taken"]), 409
+                               tips=tips, problem=CALLBACK_MESSAGES["seller_taken"], banner=None,
+                               pending=pending_seller_glance(connection, amazon=get_amazon(),
+                                                             cipher=get_cipher())), 409
     return redirect(url_for("connect.verify"))
 
 
@@ -95,12 +106,16 @@ def cancel_seller_change() -> Response:
 @bp.get(PREFIX + "/disconnect")
 @manage
 def disconnect_confirm() -> Response | str:
-    """Ask before forgetting the connection, and say what stays (settings) and what to do on Amazon."""
+    """Ask before forgetting the connection, and say what stays (settings) and what to do on Amazon.
+
+    With ``?different=1`` this is "Use a different Amazon account": the same disconnect, then Step 1.
+    """
     account = current_account()
     connection = connection_for(get_session(), account.id or 0)
     if connection is None or not (connection.refresh_token_encrypted or connection.selling_partner_id):
         return redirect(url_for("connect.index"))
-    return render_template("connect/disconnect.html", connection=connection, form=EmptyForm(), tips=tips)
+    return render_template("connect/disconnect.html", connection=connection, form=EmptyForm(), tips=tips,
+                           different=request.args.get("different") == "1")
 
 
 @bp.post(PREFIX + "/disconnect")
@@ -112,6 +127,14 @@ def disconnect_post() -> Response:
     if connection is not None:
         disconnect(get_session(), connection, amazon=get_amazon(), cipher=get_cipher())
         log.info("account %s disconnected Amazon (user %s)", account.id, signed_in_user().id)
+    # The guide: after the wrong account, "start over from Step 1": Step 1 is confirmed again, for the next.
+    account.prerequisites_acknowledged_at = None
+    get_session().add(account)
+    get_session().commit()
+    if request.form.get("different") == "1":
+        flash("Disconnected. Start over from Step 1, and sign in to Amazon as the seller account you want to "
+              "connect. " + tips.REVOKE_HOW_TO, "info")
+        return redirect(url_for("connect.prerequisites"))
     return redirect(url_for("connect.disconnected"))
 
 

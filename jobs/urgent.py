@@ -1,0 +1,63 @@
+"""The urgent lane's job (issue 11 §1): send an account's stock-outs now with ``patchListingsItem``.
+
+Enqueued by every stock, price or settings change (``jobs.queue.schedule_sync_soon``) and by a reconcile
+that found drift; one pass reads the newest state, so a burst of changes needs one pass. Workers take the
+``urgent`` queue before ``sync`` and ``reconcile``. What the lane leaves (over the per-minute bound, or
+stopped by the guard) goes into a feed run enqueued at once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from jobs.queue import enqueue_sync, enqueue_urgent, redis_connection, urgent_started
+from wizard.amazon.errors import AmazonError, AuthorizationRevoked
+from wizard.config import from_environment
+from wizard.crypto import TokenCipher
+from wizard.db import session_scope
+from wizard.models import Connection
+from wizard.reconcile.runner import amazon_client, seller_for
+from wizard.sync import urgent
+
+log = logging.getLogger(__name__)
+
+
+def urgent_account(account_id: int) -> str:
+    """Run one pass of the urgent lane for ``account_id``; return what happened, for RQ's result."""
+    config = from_environment()
+    redis = redis_connection(config["REDIS_URL"])
+    try:
+        urgent_started(account_id, redis)
+        with session_scope(config["DATABASE_URL"]) as session:
+            connection = session.scalars(
+                select(Connection).where(col(Connection.account_id) == account_id)).first()
+            seller = seller_for(connection, TokenCipher(config["TOKEN_ENCRYPTION_KEYS"]))
+            if seller is None:
+                return "not_connected"
+            try:
+                with urgent.planning_lock(redis, account_id):
+                    outcome = urgent.run_lane(session, config, account_id, seller,
+                                              amazon_client(config, redis))
+            except AuthorizationRevoked:
+                return "not_connected"  # the sync job marks the connection and tells the merchant
+            except AmazonError as exc:
+                # What was answered is recorded; the rest goes again in a moment, and the feed has it too.
+                log.warning("account %s: urgent lane paused, Amazon answered %s", account_id, exc)
+                enqueue_urgent(account_id, connection=redis)
+                enqueue_sync(account_id, "change", connection=redis, delay=float(config["SYNC_SOON_DELAY"]))
+                return "retrying"
+        if outcome.deferred:
+            enqueue_sync(account_id, "change", connection=redis)
+        if outcome.stopped_by_guard:
+            log.warning("account %s: %s stock-outs at once; left to a feed run for the guard", account_id,
+                        outcome.deferred)
+            return "held_for_guard"
+        return f"sent {outcome.sent} ({outcome.accepted} accepted, {outcome.invalid} invalid)"
+    finally:
+        redis.close()
+
+
+__all__ = ["urgent_account"]

@@ -1,0 +1,97 @@
+"""Catalog search through the text index finds what a plain substring test finds; keyset pages cover every
+match exactly once, in SKU order, forwards and backwards; the count stops at its cap."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, select, update
+from sqlmodel import Session, col
+
+from tests.conftest import Merchant
+from wizard.catalog.importer import Row, write_rows
+from wizard.catalog.search import bounded_count, page_of, text_condition
+from wizard.models import Product
+
+WORDS = ["Lantern", "lantern", "LANTERN-2", "tent", "50%_off", 'the "big" one', "mug", "ant", "an"]
+titles = st.lists(st.sampled_from(WORDS), min_size=0, max_size=3).map(" ".join)
+catalogs = st.lists(titles, max_size=30)
+queries = st.sampled_from(["lantern", "LANTERN", "ant", "an", "%_o", '"big"', "tern-2", "zzz", "sku-00"])
+property_settings = settings(max_examples=50, deadline=None,
+                             suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _catalog(db: Session, account_id: int, titles: list[str]) -> dict[str, str]:
+    db.execute(delete(Product).where(col(Product.account_id) == account_id))
+    rows = [Row(f"SKU-{i:03d}", title, i % 7, 1000 + i) for i, title in enumerate(titles)]
+    write_rows(db.connection(), account_id, rows)
+    db.commit()
+    return {row.sku: row.title or "" for row in rows}
+
+
+def _expected(catalog: dict[str, str], query: str) -> list[str]:
+    needle = query.lower()
+    return sorted(sku for sku, title in catalog.items() if needle in sku.lower() or needle in title.lower())
+
+
+def _found(db: Session, account_id: int, query: str) -> list[str]:
+    return sorted(db.execute(select(col(Product.sku)).where(col(Product.account_id) == account_id,
+                                                            text_condition(db, query))).scalars())
+
+
+@property_settings
+@given(titles=catalogs, query=queries)
+def test_the_indexed_search_finds_every_sku_or_title_containing_the_text(
+        db: Session, merchant: Merchant, titles: list[str], query: str) -> None:
+    account_id = merchant.account.id
+    assert account_id is not None
+    catalog = _catalog(db, account_id, titles)
+    assert _found(db, account_id, query) == _expected(catalog, query)
+
+
+def test_the_index_follows_renames_and_deletes(db: Session, merchant: Merchant) -> None:
+    account_id = merchant.account.id
+    assert account_id is not None
+    _catalog(db, account_id, ["Red lantern", "Blue tent", "Green lantern"])
+    db.execute(update(Product).where(col(Product.sku) == "SKU-000").values(title="Red mug"))
+    db.execute(delete(Product).where(col(Product.sku) == "SKU-002"))
+    write_rows(db.connection(), account_id, [Row("SKU-001", "Blue lantern", 3, 500)])
+    db.commit()
+    assert _found(db, account_id, "lantern") == ["SKU-001"]
+
+
+@property_settings
+@given(count=st.integers(min_value=0, max_value=23), size=st.integers(min_value=1, max_value=6))
+def test_keyset_pages_cover_every_match_once_in_sku_order_both_ways(
+        db: Session, merchant: Merchant, count: int, size: int) -> None:
+    account_id = merchant.account.id
+    assert account_id is not None
+    catalog = _catalog(db, account_id, [f"Lantern {i}" if i % 3 else f"Tent {i}" for i in range(count)])
+    conditions = [col(Product.account_id) == account_id, text_condition(db, "lantern")]
+    expected = _expected(catalog, "lantern")
+    pages, after = [], None
+    while True:
+        page = page_of(db, conditions, after=after, size=size)
+        pages.append([p.sku for p in page.products])
+        assert (page.prev_before is not None) == (after is not None and bool(page.products))
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert [sku for skus in pages for sku in skus] == expected
+    # Back from the last page: "Previous" gives the very same pages, in reverse.
+    back, before = [pages[-1]], page_of(db, conditions, after=after, size=size).prev_before
+    while before is not None:
+        page = page_of(db, conditions, before=before, size=size)
+        back.append([p.sku for p in page.products])
+        before = page.prev_before
+    assert back[::-1] == pages
+
+
+def test_the_count_stops_at_its_cap(db: Session, merchant: Merchant) -> None:
+    account_id = merchant.account.id
+    assert account_id is not None
+    _catalog(db, account_id, ["lantern"] * 12)
+    conditions = [col(Product.account_id) == account_id, text_condition(db, "lantern")]
+    assert bounded_count(db, conditions, cap=20) == (12, False)
+    assert bounded_count(db, conditions, cap=12) == (12, False)
+    assert bounded_count(db, conditions, cap=5) == (5, True)

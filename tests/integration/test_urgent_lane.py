@@ -1,0 +1,136 @@
+"""Issue 11 §1: stock-outs go to Amazon at once with patchListingsItem, while feeds wait at Amazon.
+
+Real parts: the catalog API through the Flask test client, the sandbox over loopback HTTP (its feed
+processing paused, so only the urgent lane can reach it), Redis, SQLite, RQ jobs worked in-process.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from redis import Redis
+from sqlmodel import Session, select
+
+from jobs.queue import run_urgent_burst
+from tests.fixtures.sandbox import SandboxControl
+from tests.fixtures.worker import Seller, add_products, last_run, run_sync
+from wizard.catalog import api_tokens
+from wizard.models.guard import RunHold, UrgentUpdate
+from wizard.models.sync import ListingState
+
+CATALOG = 20
+
+
+@pytest.fixture
+def synced(db: Session, seller: Seller, sandbox: SandboxControl, redis_url: str, app: Flask) -> Seller:
+    """Twenty products at 10 on Amazon, accepted; the lane on in the web app; feeds stuck at Amazon."""
+    add_products(db, seller.account_id, CATALOG, available=lambda i: 10, price_cents=lambda i: 2000)
+    run_sync(redis_url, seller.account_id)
+    app.config["URGENT_LANE"] = True
+    sandbox.processing(paused=True)
+    return seller
+
+
+def upsert(client: FlaskClient, db: Session, seller: Seller, merchant, stock: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    _, token = api_tokens.create_token(db, account_id=seller.account_id, name="Platform",
+                                       user_id=merchant.user("admin").id)
+    body = {"products": [{"sku": sku, "available": n} for sku, n in stock.items()]}
+    response = client.post("/api/v1/products", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+
+
+def work_urgent(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url)
+    try:
+        run_urgent_burst(redis)
+    finally:
+        redis.close()
+
+
+def quantity(sandbox: SandboxControl, seller: Seller, sku: str) -> int | None:
+    return sandbox.listings(seller.seller_id)[sku]["quantity"]
+
+
+def test_a_stock_out_and_a_steep_drop_reach_amazon_at_once_and_the_next_feed_does_not_resend_them(
+        db: Session, synced: Seller, sandbox: SandboxControl, redis_url: str, client: FlaskClient,
+        merchant, signed_in_as) -> None:  # type: ignore[no-untyped-def]
+    upsert(client, db, synced, merchant, {"SKU-0000000": 0, "SKU-0000001": 3, "SKU-0000002": 8})
+
+    work_urgent(redis_url)
+
+    assert quantity(sandbox, synced, "SKU-0000000") == 0
+    assert quantity(sandbox, synced, "SKU-0000001") == 3  # 10 → 3: down 70% and 7 units
+    assert quantity(sandbox, synced, "SKU-0000002") == 10  # 10 → 8 is not urgent: the feed sends it
+    sent = [row for row in sandbox.listing_submissions() if row[2] == ""]
+    assert sorted((row[1], row[3]) for row in sent) == [("SKU-0000000", "ACCEPTED"),
+                                                        ("SKU-0000001", "ACCEPTED")]
+    db.expire_all()
+    updates = list(db.exec(select(UrgentUpdate).where(UrgentUpdate.account_id == synced.account_id)))
+    assert sorted((u.sku, u.quantity, u.status) for u in updates) == [
+        ("SKU-0000000", 0, "ACCEPTED"), ("SKU-0000001", 3, "ACCEPTED")]
+    rows = db.exec(select(ListingState).where(ListingState.account_id == synced.account_id))
+    state = {s.sku: s for s in rows}
+    assert state["SKU-0000000"].accepted_quantity == 0 and state["SKU-0000001"].accepted_quantity == 3
+
+    signed_in_as("staff")
+    assert "urgent updates: 2 in the last hour, median time to Amazon" in client.get("/sync/").get_data(
+        as_text=True)
+
+    # The next feed carries only what the lane did not send.
+    sandbox.processing(paused=False)
+    run_sync(redis_url, synced.account_id)
+    run = last_run(db, synced.account_id)
+    assert run.status == "done" and run.changed_count == 1
+    assert [row[3] for row in sandbox.audit()[-1:]] == ["SKU-0000002"]
+    assert quantity(sandbox, synced, "SKU-0000002") == 8
+
+
+def test_the_lane_skips_a_sku_whose_feed_is_in_flight_so_the_newest_decision_goes_in_order(
+        db: Session, synced: Seller, sandbox: SandboxControl, redis_url: str, client: FlaskClient,
+        merchant, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    app.config["URGENT_LANE"] = False
+    upsert(client, db, synced, merchant, {"SKU-0000003": 7})
+    run_sync(redis_url, synced.account_id)  # the feed with 7 waits at Amazon (processing paused)
+    app.config["URGENT_LANE"] = True
+    upsert(client, db, synced, merchant, {"SKU-0000003": 0})
+
+    work_urgent(redis_url)
+
+    assert [row for row in sandbox.listing_submissions() if row[2] == ""] == []
+    sandbox.processing(paused=False)
+    run_sync(redis_url, synced.account_id)  # the 7 lands, then the next run sends the newer 0
+    run_sync(redis_url, synced.account_id)
+    assert quantity(sandbox, synced, "SKU-0000003") == 0
+
+
+def test_beyond_the_per_minute_bound_the_rest_go_into_an_immediate_feed(
+        db: Session, synced: Seller, sandbox: SandboxControl, redis_url: str, client: FlaskClient,
+        merchant, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("URGENT_MAX_PER_MINUTE", "2")
+    upsert(client, db, synced, merchant, {f"SKU-{n:07d}": 0 for n in range(3)})
+    Redis.from_url(redis_url).delete("rq:queue:sync")  # the delayed "sync soon" is not what we look at
+
+    work_urgent(redis_url)
+
+    assert len([row for row in sandbox.listing_submissions() if row[2] == ""]) == 2
+    assert Redis.from_url(redis_url).llen("rq:queue:sync") == 1  # the third goes in a feed now
+    sandbox.processing(paused=False)
+    run_sync(redis_url, synced.account_id, "change")
+    assert [quantity(sandbox, synced, f"SKU-{n:07d}") for n in range(3)] == [0, 0, 0]
+
+
+def test_more_stock_outs_than_the_guard_share_stop_the_lane_and_join_the_paused_run(
+        db: Session, synced: Seller, sandbox: SandboxControl, redis_url: str, client: FlaskClient,
+        merchant) -> None:  # type: ignore[no-untyped-def]
+    upsert(client, db, synced, merchant, {f"SKU-{n:07d}": 0 for n in range(5)})  # 25% of 20 in stock
+
+    work_urgent(redis_url)
+
+    assert [row for row in sandbox.listing_submissions() if row[2] == ""] == []
+    sandbox.processing(paused=False)
+    run_sync(redis_url, synced.account_id, "change")
+    db.expire_all()
+    [hold] = db.exec(select(RunHold).where(RunHold.account_id == synced.account_id)).all()
+    assert hold.decision is None and hold.zero_count == 5
+    assert [quantity(sandbox, synced, f"SKU-{n:07d}") for n in range(5)] == [10] * 5

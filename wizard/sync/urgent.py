@@ -1,0 +1,221 @@
+"""The urgent lane (issue 11 §1): stock-outs reach Amazon within a minute, not with the next feed.
+
+When the rules engine's quantity for a product drops to 0, or by at least ``URGENT_DROP`` (50%) and at least
+``URGENT_MIN_UNITS`` (5) units, below what Amazon shows as far as we know, the lane sends it at once with
+``patchListingsItem``: the same ``merge`` patch as a feed message, through the one Amazon client and the
+seller's Listings bucket in Redis (5 rps, burst 5).
+
+Bookkeeping, like a feed message: Amazon's answer goes into ``listing_state`` (ACCEPTED: the new accepted
+quantity, so the next feed does not send it again; INVALID: rejected with Amazon's issue) and a row of
+``urgent_update`` (for "N in the last hour, median time to Amazon").
+
+Ordering: a SKU is never in a feed and the lane at the same time. The lane skips SKUs with a feed message in
+flight (the feed carries the older decision; the next run sends the newer), and the lane and the planner take
+the account's planning lock (:func:`planning_lock`), so a feed is never planned from a state the lane is
+about to change. The lane reads the product when it sends: the newest decision wins.
+
+Bounds: beyond ``URGENT_MAX_PER_MINUTE`` (200) sends a minute, the rest go into an immediate small feed. If
+the lane's stock-outs within 10 minutes would exceed the guard's share (``GUARD_ZERO_SHARE`` of the listings
+in stock), it stops and leaves them to a feed run, which the guard holds for approval (§2).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from redis import Redis
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from wizard import rules as r
+from wizard.amazon.client import AmazonClient, SellerAuth
+from wizard.amazon.listings import ListingsApi
+from wizard.db import table_of
+from wizard.models.base import utcnow
+from wizard.models.catalog import AmazonSettings, Product
+from wizard.models.guard import UrgentUpdate
+from wizard.models.sync import ListingState, ListingStatus
+from wizard.reconcile import gate
+from wizard.sync import plan as sync_plan
+
+#: The guard's window for the lane's own stock-outs.
+GUARD_WINDOW = timedelta(minutes=10)
+
+_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
+
+@contextmanager
+def planning_lock(redis: Redis, account_id: int, *, ttl: int = 600) -> Iterator[None]:
+    """Hold the account's planning lock: the urgent lane and the feed planner never interleave."""
+    key, token = f"sync:planning:{account_id}", uuid.uuid4().hex
+    while not redis.set(key, token, nx=True, ex=ttl):
+        time.sleep(0.02)
+    try:
+        yield
+    finally:
+        redis.eval(_RELEASE, 1, key, token)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The lane's settings, from the configuration."""
+
+    drop: float = 0.5
+    min_units: int = 5
+    per_minute: int = 200
+    zero_share: float = 0.20
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Limits:
+        """Read ``URGENT_DROP``, ``URGENT_MIN_UNITS``, ``URGENT_MAX_PER_MINUTE`` and ``GUARD_ZERO_SHARE``."""
+        return cls(drop=float(config.get("URGENT_DROP", 0.5)),
+                   min_units=int(config.get("URGENT_MIN_UNITS", 5)),
+                   per_minute=int(config.get("URGENT_MAX_PER_MINUTE", 200)),
+                   zero_share=float(config.get("GUARD_ZERO_SHARE", 0.20)))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A SKU whose quantity must reach Amazon now."""
+
+    sku: str
+    quantity: int
+    shown: int
+    changed_at: Any
+
+
+@dataclass
+class LaneOutcome:
+    """What one pass of the lane did."""
+
+    sent: int = 0
+    accepted: int = 0
+    invalid: int = 0
+    #: SKUs left to a feed (over the per-minute bound, or the guard's share).
+    deferred: int = 0
+    stopped_by_guard: bool = False
+
+
+def candidates(session: Session, account_id: int, rules: r.Rules, limits: Limits) -> list[Candidate]:
+    """Return SKUs whose decided quantity is 0, or dropped steeply, below what Amazon shows; oldest first."""
+    product = table_of(Product).c
+    state = table_of(ListingState).c
+    shown = gate.last_known_quantity()
+    expected = r.quantity_expr(rules, product.available, product.price_cents)
+    keep = round(100 * (1 - limits.drop))
+    joined = gate.join_listing(table_of(Product).join(
+        table_of(ListingState), and_(state.account_id == product.account_id, state.sku == product.sku)),
+        product.account_id, product.sku)
+    steep = or_(expected == 0, and_(expected * 100 <= shown * keep, shown - expected >= limits.min_units))
+    query = (select(product.sku, product.available, product.price_cents, shown, product.updated_at)
+             .select_from(joined)
+             .where(product.account_id == account_id, state.inflight_batch_id.is_(None), shown > 0,
+                    expected < shown, steep,
+                    # Amazon refused this very value already: the lane does not loop on it.
+                    or_(state.status != ListingStatus.REJECTED, state.sent_quantity.is_(None),
+                        state.sent_quantity != expected))
+             .order_by(product.updated_at, product.id))
+    found = []
+    for sku, available, price, last, changed_at in session.execute(query):
+        decision = r.decide(int(available), int(price), rules)
+        found.append(Candidate(sku=str(sku), quantity=decision.quantity, shown=int(last),
+                               changed_at=changed_at))
+    return found
+
+
+def _count_since(session: Session, account_id: int, since: Any, *, zero_only: bool = False) -> int:
+    table = table_of(UrgentUpdate).c
+    conditions = [table.account_id == account_id, table.sent_at >= since]
+    if zero_only:
+        conditions += [table.quantity == 0, table.status == "ACCEPTED"]
+    return int(session.scalar(select(func.count()).where(*conditions)) or 0)
+
+
+def run_lane(session: Session, config: Mapping[str, Any], account_id: int, seller: SellerAuth,
+             client: AmazonClient) -> LaneOutcome:
+    """Send the account's urgent quantities now (the caller holds the planning lock)."""
+    limits = Limits.from_config(config)
+    rules = r.Rules.from_settings(session.get(AmazonSettings, account_id))
+    found = candidates(session, account_id, rules, limits)
+    outcome = LaneOutcome()
+    if not found:
+        return outcome
+    now = utcnow()
+    zeros = sum(1 for c in found if c.quantity == 0)
+    recent_zeros = _count_since(session, account_id, now - GUARD_WINDOW, zero_only=True)
+    from wizard.sync.guard import in_stock_count
+
+    in_stock_before = in_stock_count(session, account_id) + recent_zeros
+    if zeros and recent_zeros + zeros > limits.zero_share * in_stock_before:
+        # Too many at once to be a normal sell-out: a feed run, which the guard holds for approval.
+        outcome.stopped_by_guard = True
+        outcome.deferred = len(found)
+        return outcome
+    allowance = max(0, limits.per_minute - _count_since(session, account_id, now - timedelta(minutes=1)))
+    listings = ListingsApi(client)
+    for candidate in found[:allowance]:
+        patches = [json.loads(sync_plan.quantity_patch(candidate.quantity))]
+        sent_at = utcnow()
+        answer = listings.patch(seller, candidate.sku, patches)
+        _record(session, account_id, candidate, answer.status, answer.submission_id,
+                [{"code": i.code, "message": i.message, "severity": i.severity} for i in answer.issues],
+                sent_at)
+        outcome.sent += 1
+        if answer.status == "ACCEPTED":
+            outcome.accepted += 1
+        else:
+            outcome.invalid += 1
+    outcome.deferred = max(0, len(found) - allowance)
+    return outcome
+
+
+def _record(session: Session, account_id: int, candidate: Candidate, status: str, submission_id: str,
+            issues: list[dict[str, str]], sent_at: Any) -> None:
+    """Record Amazon's answer for one SKU, like a feed message's result (committed)."""
+    now = utcnow()
+    state = table_of(ListingState).c
+    where = and_(state.account_id == account_id, state.sku == candidate.sku)
+    if status == "ACCEPTED":
+        values: dict[str, Any] = {"accepted_quantity": candidate.quantity, "accepted_at": now,
+                                  "status": ListingStatus.ACCEPTED.value, "error_code": None,
+                                  "error_message": None}
+    else:
+        first = issues[0] if issues else {"code": "urgent_invalid", "message": "Amazon refused the update."}
+        values = {"status": ListingStatus.REJECTED.value, "error_code": first["code"][:80],
+                  "error_message": first["message"][:1000]}
+    session.execute(update(table_of(ListingState)).where(where).values(
+        sent_quantity=candidate.quantity, sent_at=sent_at, **values))
+    session.add(UrgentUpdate(account_id=account_id, sku=candidate.sku, quantity=candidate.quantity,
+                             changed_at=candidate.changed_at or sent_at, sent_at=sent_at, answered_at=now,
+                             status=status[:20], submission_id=submission_id[:200] or None,
+                             issues_json=json.dumps(issues)))
+    session.commit()
+
+
+@dataclass(frozen=True)
+class LaneStats:
+    """What the Sync page shows: urgent updates in the last hour and their median time to Amazon."""
+
+    count: int
+    median_seconds: float | None
+
+
+def stats(session: Session, account_id: int) -> LaneStats:
+    """Return the lane's last hour: how many sends, and the median seconds from change to Amazon's answer."""
+    table = table_of(UrgentUpdate).c
+    rows = session.execute(select(table.changed_at, table.answered_at).where(
+        table.account_id == account_id, table.sent_at >= utcnow() - timedelta(hours=1))).all()
+    delays = [(answered - changed).total_seconds() for changed, answered in rows if answered and changed]
+    return LaneStats(count=len(rows), median_seconds=statistics.median(delays) if delays else None)
+
+
+__all__ = ["Candidate", "LaneOutcome", "LaneStats", "Limits", "candidates", "planning_lock", "run_lane",
+           "stats"]
