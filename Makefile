@@ -9,8 +9,9 @@ HTMX := wizard/static/vendor/htmx.min.js
 run: setup ## Start web, worker, scheduler, sandbox (and Redis if REDIS_URL is unset) with demo data
 	$(BIN)/python bin/dev
 
-test: setup test-deps ## Install what the tests need (Redis, Chromium) and run the whole suite
-	$(BIN)/python -m pytest
+test: setup test-deps ## Install what the tests need (Redis, Chromium, PostgreSQL); run the suite on both databases
+	$(BIN)/python -m pytest --db=sqlite
+	$(BIN)/python -m pytest --db=postgresql
 
 setup: $(VENV)/.installed $(HTMX)
 
@@ -25,7 +26,7 @@ $(HTMX): package.json package-lock.json
 	mkdir -p $(dir $(HTMX))
 	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
 
-test-deps: ## Debian packages for the tests: redis-server and chromium (skipped when present)
+test-deps: ## Debian packages for the tests: redis-server, chromium, postgresql (skipped when present)
 	bin/install-test-deps
 
 lint: setup

@@ -205,11 +205,16 @@ def ab(url: str, requests_count: int, workdir: Path, *, cookie: str | None = Non
     return rows[95]
 
 
-def measure(products: int, database_url: str | None, requests_count: int, workdir: Path) -> None:
+def measure(products: int, database_url: str | None, requests_count: int, workdir: Path,
+            targets: list[Target]) -> None:
     """Build one database of ``products`` products and print the table for it."""
+    from tests.fixtures.services import RedisServer
+
     url = database_url or f"sqlite:///{workdir / f'web-{products}.sqlite'}"
     build(url, products)
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": "redis://127.0.0.1:1/0", "APP_ENV": "development"}
+    redis = RedisServer(free_port(), workdir)  # sign-in throttling and sessions need a real Redis
+    redis.start()
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis.url, "APP_ENV": "development"}
     product_port, hello_port = free_port(), free_port()
     product = start_gunicorn("wizard:create_app()", product_port, env, workdir / "product.log")
     hello = None
@@ -220,7 +225,7 @@ def measure(products: int, database_url: str | None, requests_count: int, workdi
         print(f"\n{products:,} products, gunicorn 2 workers × 4 threads, ab -c {CONCURRENCY} -n "
               f"{requests_count} (p95 in ms)")
         print(f"{'page':<32}{'product':>10}{'hello':>9}{'ratio':>9}{'target':>9}")
-        for target in TARGETS:
+        for target in targets:
             full = base + target.path
             ab(full, 2 * CONCURRENCY, workdir, cookie=cookie, csrf=csrf, target=target)  # warm up
             hello_p95 = ab(f"http://127.0.0.1:{hello_port}/", requests_count, workdir)
@@ -234,6 +239,7 @@ def measure(products: int, database_url: str | None, requests_count: int, workdi
         stop(product)
         if hello is not None:
             stop(hello)
+        redis.stop()
 
 
 def main() -> None:
@@ -243,6 +249,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--million", action="store_true", help="also measure at 1,000,000 products")
     parser.add_argument("--requests", type=int, default=400, help="requests per page (bounded)")
+    parser.add_argument("--pages", default="", help="comma-separated page labels to measure (default: all)")
     parser.add_argument("--database-url", default=None,
                         help="an empty database to use instead of SQLite (e.g. postgresql+psycopg://…)")
     args = parser.parse_args()
@@ -251,12 +258,15 @@ def main() -> None:
     from sandbox.models import models_dir
 
     os.environ.setdefault("AMAZON_MODELS_DIR", str(models_dir()))
+    os.environ.setdefault("APP_ENV", "development")  # a throwaway database with the development secrets
     sizes = [args.products] + ([1_000_000] if args.million else [])
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
             if args.database_url and len(sizes) > 1:
                 raise SystemExit("--database-url takes one size at a time (the database must start empty)")
-            measure(size, args.database_url, args.requests, Path(tmp))
+            wanted = [label.strip() for label in args.pages.split(",") if label.strip()]
+            targets = [t for t in TARGETS if not wanted or any(t.label.startswith(w) for w in wanted)]
+            measure(size, args.database_url, args.requests, Path(tmp), targets)
 
 
 if __name__ == "__main__":

@@ -536,7 +536,7 @@ class Syncer:
             update(table_of(ListingState)).where(state.inflight_batch_id == batch.id).values(
                 sent_quantity=func.coalesce(state.inflight_quantity, state.sent_quantity),
                 sent_price_cents=func.coalesce(state.inflight_price_cents, state.sent_price_cents),
-                sent_at=now, status=ListingStatus.PENDING.value)
+                sent_at=now, status=ListingStatus.PENDING)
         )
         run = self.session.get(SyncRun, batch.run_id)
         if run is not None:
@@ -614,7 +614,7 @@ class Syncer:
             self.session.execute(
                 update(table).where(state.inflight_batch_id == batch.id,
                                     state.inflight_message_id == _param("message_id"))
-                .values(status=ListingStatus.REJECTED.value, error_code=_param("code"),
+                .values(status=ListingStatus.REJECTED, error_code=_param("code"),
                         error_message=_param("message"), inflight_batch_id=None, inflight_message_id=None,
                         inflight_quantity=None, inflight_price_cents=None),
                 [{"message_id": message_id, "code": issue.code[:80], "message": issue.message[:1000]}
@@ -624,7 +624,7 @@ class Syncer:
             update(table).where(state.inflight_batch_id == batch.id).values(
                 accepted_quantity=func.coalesce(state.inflight_quantity, state.accepted_quantity),
                 accepted_price_cents=func.coalesce(state.inflight_price_cents, state.accepted_price_cents),
-                accepted_at=now, status=ListingStatus.ACCEPTED.value, error_code=None, error_message=None,
+                accepted_at=now, status=ListingStatus.ACCEPTED, error_code=None, error_message=None,
                 inflight_batch_id=None, inflight_message_id=None, inflight_quantity=None,
                 inflight_price_cents=None)
         ).rowcount
@@ -642,7 +642,7 @@ class Syncer:
         state = table_of(ListingState).c
         self.session.execute(
             update(table_of(ListingState)).where(state.inflight_batch_id == batch_id).values(
-                status=ListingStatus.PENDING.value, error_code=code[:80], error_message=message[:1000],
+                status=ListingStatus.PENDING, error_code=code[:80], error_message=message[:1000],
                 inflight_batch_id=None, inflight_message_id=None, inflight_quantity=None,
                 inflight_price_cents=None)
         )

@@ -37,10 +37,14 @@ def urgent_account(account_id: int) -> str:
             seller = seller_for(connection, TokenCipher(config["TOKEN_ENCRYPTION_KEYS"]))
             if seller is None:
                 return "not_connected"
+            client = amazon_client(config, redis)
             try:
-                with urgent.planning_lock(redis, account_id):
-                    outcome = urgent.run_lane(session, config, account_id, seller,
-                                              amazon_client(config, redis))
+                while True:
+                    # The lock is taken per chunk, so a feed can be planned between two chunks.
+                    with urgent.planning_lock(redis, account_id):
+                        outcome = urgent.run_lane(session, config, account_id, seller, client)
+                    if not outcome.more:
+                        break
             except AuthorizationRevoked:
                 return "not_connected"  # the sync job marks the connection and tells the merchant
             except AmazonError as exc:

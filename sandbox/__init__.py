@@ -98,12 +98,14 @@ def _configure_security_headers(app: Flask) -> None:
 
 def get_store() -> Store:
     """Return the current app's store."""
-    return current_app.extensions["sandbox_store"]
+    store: Store = current_app.extensions["sandbox_store"]
+    return store
 
 
 def get_models() -> Models:
     """Return the current app's loaded Amazon models."""
-    return current_app.extensions["sandbox_models"]
+    models: Models = current_app.extensions["sandbox_models"]
+    return models
 
 
 def public_url() -> str:

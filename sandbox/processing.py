@@ -217,4 +217,5 @@ def init_app(app: Flask) -> None:
 
 def get_processor(app: Flask) -> Processor:
     """Return the app's feed processor."""
-    return app.extensions["sandbox_processor"]
+    processor: Processor = app.extensions["sandbox_processor"]
+    return processor

@@ -435,6 +435,9 @@ def test_settings_saved_here_survive_disconnect_and_a_new_grant_access_through_t
     assert post(client, URL, form).status_code == 302
     disconnect = PREFIX + "/disconnect"
     assert client.post(disconnect, data={"csrf_token": csrf_token(client, disconnect)}).status_code == 302
+    step_1 = PREFIX + "/prerequisites"  # a disconnect starts over from Step 1, as the guide says
+    client.post(step_1, data={"csrf_token": csrf_token(client, step_1), "professional_plan": "y",
+                              "us_marketplace": "y"})
     authorize(client, amazon)
     client.post(verify, data={"csrf_token": csrf_token(client, verify)}, headers=HTMX)
     settings = saved_settings(db, merchant.account.id)

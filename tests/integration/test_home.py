@@ -70,7 +70,7 @@ def test_a_fully_set_up_account_shows_no_setup_card_and_the_catalog_counts(
     html = home(client)
     assert SETUP not in html and "steps done" not in html
     assert figure(html, "Products") == "50"
-    assert figure(html, "In stock on Amazon") == "20"
+    assert figure(html, "In stock under your settings") == "20"
     assert "Under your saved inventory and pricing settings." in html
     assert 'href="/catalog/?outcome=in_stock"' in html
     assert "Seller ID <code>A1PROSELLERUS01</code>" in html
@@ -81,7 +81,7 @@ def test_the_catalog_card_says_when_counts_use_unsaved_default_settings(
     add_products(db, merchant.account.id, 1234, available=lambda i: i % 2)
     signed_in_as("admin")
     html = home(client)
-    assert figure(html, "Products") == "1,234" and figure(html, "In stock on Amazon") == "617"
+    assert figure(html, "Products") == "1,234" and figure(html, "In stock under your settings") == "617"
     assert "Under the default settings: nothing is sent until you save your own." in html
 
 

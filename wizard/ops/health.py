@@ -17,7 +17,8 @@ DEADLINE = 0.8
 def database_reachable(url: str) -> bool:
     """Run ``SELECT 1`` on the database."""
     with engine_for(url).connect() as connection:
-        return connection.execute(text("SELECT 1")).scalar_one() == 1
+        answer: object = connection.execute(text("SELECT 1")).scalar_one()
+        return answer == 1
 
 
 def redis_reachable(redis: Redis) -> bool:

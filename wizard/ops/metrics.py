@@ -92,4 +92,5 @@ def render(session: Session, redis: Redis, queue_depth: int) -> bytes:
     """Return the metrics in Prometheus' text format."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StoreCollector(session, redis, queue_depth))
-    return generate_latest(registry)
+    text: bytes = generate_latest(registry)
+    return text

@@ -159,11 +159,11 @@ def discard(session: Session, hold: RunHold, user_id: int | None, who: str) -> N
     batch_ids = select(batch.id).where(batch.run_id == hold.run_id,
                                        batch.status.in_([BatchStatus.PLANNED, BatchStatus.UPLOADED]))
     session.execute(update(table_of(ListingState)).where(state.inflight_batch_id.in_(batch_ids)).values(
-        status=ListingStatus.PENDING.value, inflight_batch_id=None, inflight_message_id=None,
+        status=ListingStatus.PENDING, inflight_batch_id=None, inflight_message_id=None,
         inflight_quantity=None, inflight_price_cents=None))
     session.execute(update(table_of(FeedBatch)).where(
         batch.run_id == hold.run_id, batch.status.in_([BatchStatus.PLANNED, BatchStatus.UPLOADED])).values(
-        status=BatchStatus.CANCELLED.value, processed_at=now, result_summary=message))
+        status=BatchStatus.CANCELLED, processed_at=now, result_summary=message))
     run = session.get(SyncRun, hold.run_id)
     if run is not None:
         run.status, run.finished_at, run.error, run.error_code = RunStatus.STOPPED, now, message, "discarded"

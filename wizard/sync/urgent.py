@@ -102,6 +102,8 @@ class LaneOutcome:
     #: SKUs left to a feed (over the per-minute bound, or the guard's share).
     deferred: int = 0
     stopped_by_guard: bool = False
+    #: More candidates wait than this chunk carried: the job runs another pass.
+    more: bool = False
 
 
 def candidates(session: Session, account_id: int, rules: r.Rules, limits: Limits) -> list[Candidate]:
@@ -139,9 +141,14 @@ def _count_since(session: Session, account_id: int, since: Any, *, zero_only: bo
     return int(session.scalar(select(func.count()).where(*conditions)) or 0)
 
 
+#: SKUs sent per selection: a pass reads the catalog again after each chunk, so a stock-out that arrives
+#: during a long pass waits for at most one chunk, not for the whole pass.
+CHUNK = 20
+
+
 def run_lane(session: Session, config: Mapping[str, Any], account_id: int, seller: SellerAuth,
              client: AmazonClient) -> LaneOutcome:
-    """Send the account's urgent quantities now (the caller holds the planning lock)."""
+    """Send up to one chunk of the account's urgent quantities now (the caller holds the planning lock)."""
     limits = Limits.from_config(config)
     rules = r.Rules.from_settings(session.get(AmazonSettings, account_id))
     found = candidates(session, account_id, rules, limits)
@@ -161,7 +168,7 @@ def run_lane(session: Session, config: Mapping[str, Any], account_id: int, selle
         return outcome
     allowance = max(0, limits.per_minute - _count_since(session, account_id, now - timedelta(minutes=1)))
     listings = ListingsApi(client)
-    for candidate in found[:allowance]:
+    for candidate in found[:min(allowance, CHUNK)]:
         patches = [json.loads(sync_plan.quantity_patch(candidate.quantity))]
         sent_at = utcnow()
         answer = listings.patch(seller, candidate.sku, patches)
@@ -174,6 +181,7 @@ def run_lane(session: Session, config: Mapping[str, Any], account_id: int, selle
         else:
             outcome.invalid += 1
     outcome.deferred = max(0, len(found) - allowance)
+    outcome.more = len(found) > outcome.sent and not outcome.deferred
     return outcome
 
 
@@ -185,11 +193,11 @@ def _record(session: Session, account_id: int, candidate: Candidate, status: str
     where = and_(state.account_id == account_id, state.sku == candidate.sku)
     if status == "ACCEPTED":
         values: dict[str, Any] = {"accepted_quantity": candidate.quantity, "accepted_at": now,
-                                  "status": ListingStatus.ACCEPTED.value, "error_code": None,
+                                  "status": ListingStatus.ACCEPTED, "error_code": None,
                                   "error_message": None}
     else:
         first = issues[0] if issues else {"code": "urgent_invalid", "message": "Amazon refused the update."}
-        values = {"status": ListingStatus.REJECTED.value, "error_code": first["code"][:80],
+        values = {"status": ListingStatus.REJECTED, "error_code": first["code"][:80],
                   "error_message": first["message"][:1000]}
     session.execute(update(table_of(ListingState)).where(where).values(
         sent_quantity=candidate.quantity, sent_at=sent_at, **values))
