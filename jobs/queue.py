@@ -301,3 +301,31 @@ def register_reconcile_cron(interval: int) -> None:
 
     rq_cron.register(enqueue_all_reconciles, RECONCILE_QUEUE, interval=interval, job_timeout=300,
                      result_ttl=3600, name="reconcile-all-accounts")
+
+
+# ---- the connection health probe (issue 9 §3) ----------------------------------------------------------
+
+#: Its own queue, listed last by every worker: a probe is two Sellers API calls and never delays a sync.
+HEALTH_QUEUE = "health"
+HEALTH_JOB = "jobs.health.check_connection"
+
+
+def enqueue_health_check(account_id: int, *, connection: Redis) -> Job:
+    """Enqueue a health check of ``account_id``'s connection."""
+    return Queue(HEALTH_QUEUE, connection=connection).enqueue(
+        HEALTH_JOB, account_id, job_timeout=900, result_ttl=3600, failure_ttl=86400,
+        description=f"connection health of account {account_id}")
+
+
+def run_health_burst(connection: Redis) -> bool:
+    """Work the health queue until it is empty in this process (tests)."""
+    worker = SimpleWorker([Queue(HEALTH_QUEUE, connection=connection)], connection=connection)
+    return bool(worker.work(burst=True))
+
+
+def register_health_cron(interval: int) -> None:
+    """Register the interval job enqueueing each connection's health check (from ``cron_config.py``)."""
+    from jobs.health import enqueue_all_health_checks
+
+    rq_cron.register(enqueue_all_health_checks, HEALTH_QUEUE, interval=interval, job_timeout=300,
+                     result_ttl=3600, name="connection-health")
