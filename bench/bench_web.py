@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import os
 import random
 import re
@@ -59,7 +60,7 @@ TARGETS = [
     Target("home", "/", 3, 5),
     Target("settings", "/settings/amazon/", 3, 5),
     Target("sync page", "/sync/", 3, 5),
-    Target("catalog search + filter", "/catalog/?q=lantern&outcome=in_stock", 5, 8,
+    Target("catalog search + filter", "/catalog/results?q=lantern&outcome=in_stock", 5, 8,
            htmx_target="catalog-results"),
     Target("settings preview (htmx POST)", "/settings/amazon/preview", 5, 8,
            post="inventory_buffer=6&inventory_ceiling=40&min_price=12.50"),
@@ -89,7 +90,7 @@ def build(database_url: str, products: int) -> None:
     from sqlmodel import select
 
     from wizard.accounts.service import create_account_with_admin
-    from wizard.catalog.importer import import_csv
+    from wizard.catalog.importer import import_csv, text_lines
     from wizard.config import from_environment
     from wizard.crypto import TokenCipher
     from wizard.db import session_scope
@@ -97,7 +98,7 @@ def build(database_url: str, products: int) -> None:
     from wizard.models import Connection, ConnectionStatus, User
     from wizard.models.base import utcnow
     from wizard.rules import Rules
-    from wizard.settings.views import apply_rules
+    from wizard.settings.service import apply_rules
 
     upgrade(database_url)
     with session_scope(database_url) as session:
@@ -106,7 +107,7 @@ def build(database_url: str, products: int) -> None:
         assert account.id is not None
         account_id = account.id
     started = time.perf_counter()
-    progress = import_csv(database_url, account_id, catalog_csv(products))
+    progress = import_csv(database_url, account_id, text_lines(io.BytesIO(catalog_csv(products))))
     assert progress.written == products, progress
     print(f"imported {products:,} products through the CSV import in {time.perf_counter() - started:.1f} s")
     with session_scope(database_url) as session:

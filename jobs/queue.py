@@ -1,26 +1,47 @@
 """Queues, enqueueing and cron registration: the only module that imports ``rq``.
 
-Nothing here connects at import time: every function takes a Redis connection (opened with
-:func:`wizard.redis_connection.open_redis`). ``wizard`` reaches this
-module only through :mod:`wizard.tasks`.
+Nothing here connects at import time: every function takes a Redis URL or connection, or reads ``REDIS_URL``
+from the running Flask app (in a request) or from the environment (in a worker or a script).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from redis import Redis
-from rq import Queue, Worker
+from redis.exceptions import RedisError
+from rq import Queue, Retry, SimpleWorker, Worker
 from rq import cron as rq_cron
 from rq.command import send_kill_horse_command, send_shutdown_command
 from rq.job import Job
+
+log = logging.getLogger(__name__)
 
 SYNC_QUEUE = "sync"
 #: The job that runs (or resumes) one account's sync.
 SYNC_JOB = "jobs.sync.sync_account"
 #: A sync of a million SKUs waits on Amazon's createFeed rate (5 per 5 minutes) between its feeds.
 SYNC_JOB_TIMEOUT = 4 * 3600
+
+
+def _config() -> Mapping[str, Any]:
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return current_app.config
+    from wizard.config import from_environment
+
+    return from_environment()
+
+
+def redis_connection(url: str | None = None) -> Redis:
+    """Return a Redis connection for RQ (bytes responses) to ``url``, or to the configured ``REDIS_URL``."""
+    from wizard.redis_connection import open_redis
+
+    return open_redis(url or _config()["REDIS_URL"])
 
 
 def sync_queue(connection: Redis) -> Queue:
@@ -36,6 +57,30 @@ def enqueue_sync(account_id: int, trigger: str, *, connection: Redis, delay: flo
     if delay:
         return queue.enqueue_in(timedelta(seconds=delay), SYNC_JOB, account_id, trigger, **options)
     return queue.enqueue(SYNC_JOB, account_id, trigger, **options)
+
+
+#: CSV imports run on their own queue (worked by the ``importer`` process), never behind a long sync.
+IMPORT_QUEUE = "imports"
+IMPORT_JOB = "jobs.catalog_import.import_catalog"
+#: An import resumes at its last committed chunk, so a job lost with its worker is simply run again.
+IMPORT_RETRIES = 2
+
+
+def import_queue(connection: Redis) -> Queue:
+    """Return the queue the CSV import jobs run on."""
+    return Queue(IMPORT_QUEUE, connection=connection)
+
+
+def enqueue_import(import_id: int, *, connection: Redis | None = None) -> Job:
+    """Enqueue the stored CSV import ``import_id`` (``wizard.catalog.importer.start_import`` calls this)."""
+    redis = connection or redis_connection()
+    try:
+        return import_queue(redis).enqueue(
+            IMPORT_JOB, import_id, job_id=f"catalog-import-{import_id}", job_timeout=3600, result_ttl=3600,
+            failure_ttl=7 * 86400, retry=Retry(max=IMPORT_RETRIES), description=f"catalog import {import_id}")
+    finally:
+        if connection is None:
+            redis.close()
 
 
 URGENT_QUEUE = "urgent"
@@ -62,6 +107,45 @@ def urgent_started(account_id: int, connection: Redis) -> None:
     connection.delete(_urgent_key(account_id))
 
 
+def _soon_key(account_id: int) -> str:
+    return f"sync:soon:{account_id}"
+
+
+def schedule_sync_soon(account_id: int) -> bool:
+    """Schedule a sync of ``account_id`` in ``SYNC_SOON_DELAY`` seconds, coalescing a burst of changes.
+
+    Called after the settings are saved and after stock or price changes arrive through the API. The first
+    call of a burst enqueues one delayed run and sets a guard key that lives as long as the delay; the calls
+    that follow while it is set add nothing. Return whether a run was enqueued.
+
+    If Redis is down the change is still safe in the database and the next scheduled run (every
+    ``SYNC_INTERVAL``) sends it, so the caller's request does not fail:
+    the problem is logged for the operator.
+    """
+    config = _config()
+    delay = int(config.get("SYNC_SOON_DELAY", 60))
+    connection = redis_connection(config["REDIS_URL"])
+    try:
+        if config.get("URGENT_LANE", True):
+            # Stock-outs do not wait for the feed (issue 11 §1): the lane decides which changes are urgent.
+            enqueue_urgent(account_id, connection=connection)
+        if not connection.set(_soon_key(account_id), "1", nx=True, ex=max(delay, 1)):
+            return False
+        enqueue_sync(account_id, "change", connection=connection, delay=delay)
+        return True
+    except RedisError:
+        log.exception("could not schedule a sync for account %s; the next scheduled run will send the change",
+                      account_id)
+        return False
+    finally:
+        connection.close()
+
+
+def clear_soon_guard(account_id: int, connection: Redis) -> None:
+    """Let the next change schedule a new run (called when a run starts planning)."""
+    connection.delete(_soon_key(account_id))
+
+
 def register_cron(interval: int) -> None:
     """Register the interval job that enqueues a sync of every connected account (from ``cron_config.py``).
 
@@ -84,6 +168,62 @@ def cron_scheduler(connection: Redis, interval: int) -> rq_cron.CronScheduler:
     scheduler.register(_sync_all_func(), SYNC_QUEUE, interval=interval, job_timeout=300, result_ttl=3600,
                        name="sync-all-accounts")
     return scheduler
+
+
+def run_worker_burst(connection: Redis, *, with_scheduler: bool = False) -> bool:
+    """Work the sync queue until it is empty in this process (tests and the benchmark)."""
+    worker = SimpleWorker([sync_queue(connection)], connection=connection)
+    return bool(worker.work(burst=True, with_scheduler=with_scheduler))
+
+
+def run_urgent_burst(connection: Redis) -> bool:
+    """Work the urgent queue until it is empty in this process (tests and the benchmark)."""
+    worker = SimpleWorker([Queue(URGENT_QUEUE, connection=connection)], connection=connection)
+    return bool(worker.work(burst=True))
+
+
+def scheduled_job_count(connection: Redis) -> int:
+    """Return how many sync jobs wait for their time to come (``enqueue_in``)."""
+    return int(sync_queue(connection).scheduled_job_registry.count)
+
+
+def queued_job_count(connection: Redis) -> int:
+    """Return how many sync jobs wait in the queue."""
+    return int(sync_queue(connection).count)
+
+
+def release_scheduled_jobs(connection: Redis) -> int:
+    """Move every scheduled sync job to the queue now, whatever its time (tests); return how many."""
+    queue = sync_queue(connection)
+    registry = queue.scheduled_job_registry
+    moved = 0
+    for job_id in registry.get_job_ids():
+        job = Job.fetch(job_id, connection=connection)
+        registry.remove(job)
+        queue.enqueue_job(job)
+        moved += 1
+    return moved
+
+
+__all__ = [
+    "IMPORT_QUEUE",
+    "SYNC_QUEUE",
+    "enqueue_import",
+    "import_queue",
+    "queued_job_count",
+    "release_scheduled_jobs",
+    "run_worker_burst",
+    "scheduled_job_count",
+    "clear_soon_guard",
+    "cron_scheduler",
+    "enqueue_sync",
+    "redis_connection",
+    "register_cron",
+    "schedule_sync_soon",
+    "enqueue_urgent",
+    "run_urgent_burst",
+    "sync_queue",
+]
 
 
 def stop_workers(connection: Redis) -> list[str]:
@@ -165,21 +305,29 @@ def register_reconcile_cron(interval: int) -> None:
                      result_ttl=3600, name="reconcile-all-accounts")
 
 
-__all__ = [
-    "RECONCILE_QUEUE",
-    "SYNC_QUEUE",
-    "URGENT_QUEUE",
-    "enqueue_urgent",
-    "urgent_started",
-    "cron_scheduler",
-    "enqueue_reconcile",
-    "enqueue_sync",
-    "follow_up_pending",
-    "reconcile_queue",
-    "register_cron",
-    "register_reconcile_cron",
-    "request_full_sweep",
-    "schedule_reconcile_follow_up",
-    "stop_workers",
-    "sync_queue",
-]
+# ---- the connection health probe (issue 9 §3) ----------------------------------------------------------
+
+#: Its own queue, listed last by every worker: a probe is two Sellers API calls and never delays a sync.
+HEALTH_QUEUE = "health"
+HEALTH_JOB = "jobs.health.check_connection"
+
+
+def enqueue_health_check(account_id: int, *, connection: Redis) -> Job:
+    """Enqueue a health check of ``account_id``'s connection."""
+    return Queue(HEALTH_QUEUE, connection=connection).enqueue(
+        HEALTH_JOB, account_id, job_timeout=900, result_ttl=3600, failure_ttl=86400,
+        description=f"connection health of account {account_id}")
+
+
+def run_health_burst(connection: Redis) -> bool:
+    """Work the health queue until it is empty in this process (tests)."""
+    worker = SimpleWorker([Queue(HEALTH_QUEUE, connection=connection)], connection=connection)
+    return bool(worker.work(burst=True))
+
+
+def register_health_cron(interval: int) -> None:
+    """Register the interval job enqueueing each connection's health check (from ``cron_config.py``)."""
+    from jobs.health import enqueue_all_health_checks
+
+    rq_cron.register(enqueue_all_health_checks, HEALTH_QUEUE, interval=interval, job_timeout=300,
+                     result_ttl=3600, name="connection-health")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -51,7 +52,7 @@ def create_schema(database_url: str) -> None:
 
 
 @pytest.fixture
-def app_config(database_url: str, redis_url: str, sandbox) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def app_config(database_url: str, redis_url: str, sandbox, tmp_path: Path) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """Configuration for a test app pointed at the sandbox: only the base URLs differ from production."""
     sandbox.register_app("http://localhost")
     return {
@@ -64,6 +65,7 @@ def app_config(database_url: str, redis_url: str, sandbox) -> dict[str, object]:
         "AMAZON_SPAPI_ENDPOINT": sandbox.url,
         "PUBLIC_BASE_URL": "http://localhost",
         "SERVER_NAME": None,
+        "IMPORT_DIR": str(tmp_path / "imports"),
         # The dry run before a first sync has its own tests (tests/integration/test_amazon_check.py).
         "CHECK_BEFORE_FIRST_SYNC": False,
         # The urgent lane (issue 11 §1) has its own tests (tests/integration/test_urgent_lane.py).

@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from wizard import config as config_module
-from wizard import db
+from wizard import db, limits
 from wizard.extensions import csrf, htmx
 from wizard.logs import configure_logging
 from wizard.security import PUBLIC, Refused, access_level, can_manage, current_user
@@ -28,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     configure_logging(str(app.config["LOG_FORMAT"]))
     _configure_flask(app)
     db.init_app(app)
+    limits.init_app(app)  # before CSRF protection, which reads the body
     csrf.init_app(app)
     htmx.init_app(app)
     _register_blueprints(app)
@@ -108,6 +109,10 @@ def _configure_security_headers(app: Flask) -> None:
 
 
 def _configure_templates(app: Flask) -> None:
+    from wizard import wording
+
+    app.jinja_env.globals.update(wording.TEMPLATE_GLOBALS)
+
     @app.context_processor
     def _globals() -> dict[str, Any]:
         from wizard.connect.banner import connection_banner
@@ -163,6 +168,13 @@ def _configure_errors(app: Flask) -> None:
         return _error(403, "Admin or manager access needed",
                       "Only admins and managers can change the Amazon integration. "
                       "Ask an admin of your Ecommerce account to do this, or to give you manager access.")
+
+    @app.errorhandler(413)
+    def _too_large(_exc: Exception) -> tuple[str, int]:
+        limit = request.max_content_length or 0
+        return _error(413, "Too large to accept",
+                      f"What you sent is larger than {limit / (1024 * 1024):,.0f} MB, the most this page "
+                      "accepts. Nothing was saved. Send a smaller file or shorter values.")
 
     @app.errorhandler(404)
     def _not_found(_exc: Exception) -> tuple[str, int]:

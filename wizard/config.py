@@ -57,6 +57,7 @@ ENV_VARS: dict[str, tuple[Any, str]] = {
     "SYNC_RETRY_DELAY": (60, _INT),
     "SYNC_FEED_MAX_MESSAGES": (25000, _INT),
     "RECONCILE_INTERVAL": (900, _INT),
+    "HEALTH_INTERVAL": (3600, _INT),
     "RECONCILE_FULL_INTERVAL": (86400, _INT),
     "RECONCILE_SAFETY_MARGIN": (300, _INT),
     "RECONCILE_POLL_INITIAL": (15.0, _FLOAT),
@@ -81,6 +82,12 @@ ENV_VARS: dict[str, tuple[Any, str]] = {
     "SIGN_IN_FAILURE_WINDOW": (900, _INT),
     "METRICS_TOKEN": ("", _STR),
     "LOG_FORMAT": ("text", _STR),
+    # Request bodies: Flask's MAX_CONTENT_LENGTH for every route (Werkzeug enforces it while reading, chunked
+    # bodies too), raised per route where larger bodies are allowed (``wizard.limits.body_limit``).
+    "MAX_CONTENT_LENGTH": (1024 * 1024, _INT),
+    "API_MAX_BODY_BYTES": (10 * 1024 * 1024, _INT),
+    "IMPORT_MAX_BYTES": (50 * 1024 * 1024, _INT),
+    "IMPORT_DIR": ("var/imports", _STR),
 }
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, case, literal
@@ -41,18 +40,30 @@ BELOW_PRICE_THRESHOLD = "below_price_threshold"
 OUT_OF_STOCK = "out_of_stock"
 BELOW_BUFFER = "below_buffer"
 CAPPED = "capped"
+#: In stock with every available unit shown (no ceiling reached).
+ALL_UNITS = "all_units"
+#: Not a reason: "in stock on Amazon" means Amazon shows a quantity above 0, so ALL_UNITS and CAPPED alike
+#: (``Decision.in_stock``, the home page's count, the preview's counts and the catalog's filter).
 IN_STOCK = "in_stock"
 #: Only for :func:`removed_product_update`: the SKU left the catalog while Amazon still showed stock.
 REMOVED_FROM_CATALOG = "removed_from_catalog"
 
-#: Plain-language labels for each outcome, for filters and badges.
+#: Plain-language labels for each outcome, for badges and filters: the one list of labels.
 REASON_LABELS: dict[str, str] = {
-    IN_STOCK: "In stock on Amazon",
-    CAPPED: "Capped by the ceiling",
+    ALL_UNITS: "In stock, all units",
+    CAPPED: "In stock, capped",
     BELOW_BUFFER: "Gated by the buffer",
     OUT_OF_STOCK: "Out of stock",
     BELOW_PRICE_THRESHOLD: "Below the price threshold",
     REMOVED_FROM_CATALOG: "Removed from the catalog",
+}
+
+#: The catalog's filters, in this order: "in stock on Amazon" (any shown quantity), then each outcome.
+OUTCOME_FILTERS: dict[str, str] = {
+    "": "All products",
+    IN_STOCK: "In stock on Amazon",
+    **{code: REASON_LABELS[code] for code in (ALL_UNITS, CAPPED, BELOW_BUFFER, BELOW_PRICE_THRESHOLD,
+                                              OUT_OF_STOCK)},
 }
 
 # Update priorities: stock-outs and decreases go to Amazon first, then increases, then price-only changes.
@@ -69,38 +80,84 @@ def format_usd(cents: int) -> str:
     return f"{sign}${whole:,}.{part:02d}"
 
 
-_PLAIN_USD = re.compile(r"(\d+)(?:\.(\d{1,2}))?")
-#: The largest price we accept anywhere (form, CSV, API): a typo guard, far above any real product.
+#: The largest price we accept anywhere (form, CSV, API): a typo guard, far above any real product and far
+#: below what Amazon's feeds accept ($1,000,000.00).
 MAX_PRICE_CENTS = 100_000_000
+#: The longest text a number is read from. A price or a count of units never needs more; refusing longer text
+#: first keeps a 40-digit or a 1 MB value from reaching ``int`` or ``Decimal`` (which raise or take seconds).
+MAX_NUMBER_CHARS = 20
+# ASCII digits only: ``str.isdigit()`` and ``\d`` accept "²" and other Unicode digits that ``int`` refuses.
+_PLAIN_USD = re.compile(r"([0-9]+)(?:\.([0-9]{1,2}))?")
+_USD = re.compile(r"(-?)([0-9]*)(?:\.([0-9]*))?")
+_WHOLE = re.compile(r"(-?)([0-9]+)")
+
+
+class NumberError(ValueError):
+    """A number the merchant typed cannot be used; ``kind`` says why, so each caller can word it its way.
+
+    ``kind`` is one of ``missing``, ``invalid`` (not a whole number / not dollars and cents), ``negative``,
+    ``too_large``, ``decimals`` (prices only: more than 2 decimal places) or ``separator`` (prices only).
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def parse_usd(text: str) -> int:
-    """Parse US dollars ("19.99", "$5", "0.5") into cents; raise ``ValueError`` with a plain message."""
-    plain = _PLAIN_USD.fullmatch(text)
+    """Parse US dollars ("19.99", "$5", "0.5") into cents; raise ``NumberError`` with a plain message.
+
+    The one price parser of the form, the CSV import and the API: ASCII digits and a dot only, at most
+    ``MAX_NUMBER_CHARS`` characters and ``MAX_PRICE_CENTS``, so no input raises anything but ``NumberError``.
+    """
+    plain = _PLAIN_USD.fullmatch(text) if len(text) <= MAX_NUMBER_CHARS else None
     if plain:  # the common case, kept fast for 100,000-row imports
         cents = int(plain.group(1)) * 100 + int((plain.group(2) or "").ljust(2, "0"))
         if cents > MAX_PRICE_CENTS:
-            raise ValueError(f"Enter {format_usd(MAX_PRICE_CENTS)} or less.")
+            raise NumberError("too_large", f"Enter {format_usd(MAX_PRICE_CENTS)} or less.")
         return cents
     cleaned = text.strip().removeprefix("$").strip()
     if not cleaned:
-        raise ValueError("Enter an amount in US dollars, like 19.99.")
+        raise NumberError("missing", "Enter an amount in US dollars, like 19.99.")
+    if len(cleaned) > MAX_NUMBER_CHARS:
+        raise NumberError("too_large", f"Enter {format_usd(MAX_PRICE_CENTS)} or less, in dollars and cents "
+                                       "like 19.99.")
     if "," in cleaned:
-        raise ValueError("Use a dot for cents and no thousands separators, like 1299.00.")
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValueError("Enter an amount in US dollars, like 19.99 (digits and a dot only).") from None
-    if not amount.is_finite() or "e" in cleaned.lower():
-        raise ValueError("Enter an amount in US dollars, like 19.99 (digits and a dot only).")
-    if amount < 0:
-        raise ValueError("The amount can't be negative.")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ValueError("Use at most 2 decimal places (whole cents), like 4.99.")
-    cents = int(amount * 100)
+        raise NumberError("separator", "Use a dot for cents and no thousands separators, like 1299.00.")
+    match = _USD.fullmatch(cleaned)
+    if match is None or not (match.group(2) or match.group(3)):
+        raise NumberError("invalid", "Enter an amount in US dollars, like 19.99 (digits and a dot only).")
+    sign, whole, fraction = match.group(1), match.group(2) or "0", (match.group(3) or "").rstrip("0")
+    if sign and (int(whole) or fraction):
+        raise NumberError("negative", "The amount can't be negative.")
+    if len(fraction) > 2:
+        raise NumberError("decimals", "Use at most 2 decimal places (whole cents), like 4.99.")
+    cents = int(whole) * 100 + int(fraction.ljust(2, "0"))
     if cents > MAX_PRICE_CENTS:
-        raise ValueError(f"Enter {format_usd(MAX_PRICE_CENTS)} or less.")
+        raise NumberError("too_large", f"Enter {format_usd(MAX_PRICE_CENTS)} or less.")
     return cents
+
+
+def parse_whole_number(text: str, *, maximum: int) -> int:
+    """Parse a whole number of units from 0 to ``maximum``; raise ``NumberError`` with a plain message.
+
+    The one unit parser of the settings form, the CSV import and the API (ASCII digits only, bounded length).
+    """
+    cleaned = text.strip()
+    if not cleaned:
+        raise NumberError("missing", "Enter a whole number, like 12.")
+    match = _WHOLE.fullmatch(cleaned) if len(cleaned) <= MAX_NUMBER_CHARS else None
+    if match is None:
+        digits = cleaned.lstrip("-")
+        if len(cleaned) > MAX_NUMBER_CHARS and digits.isascii() and digits.isdigit():
+            raise NumberError("too_large", f"Enter {maximum:,} or less.")
+        raise NumberError("invalid", "Enter a whole number, like 12 (digits only, no decimals or letters).")
+    value = int(match.group(2))
+    if match.group(1) and value:
+        raise NumberError("negative", "The number can't be negative.")
+    if value > maximum:
+        raise NumberError("too_large", f"Enter {maximum:,} or less.")
+    return value
 
 
 @dataclass(frozen=True)
@@ -199,7 +256,7 @@ def outcome_conditions(rules: Rules, available: Any, price_cents: Any) -> list[t
 
 def quantity_for(reason: str, available: Any, rules: Rules) -> Any:
     """Return the quantity an outcome advertises (an int, or the ``available`` expression)."""
-    if reason == IN_STOCK:
+    if reason == ALL_UNITS:
         return available
     if reason == CAPPED:
         return rules.inventory_ceiling
@@ -210,7 +267,7 @@ def _outcome(available: int, price_cents: int, rules: Rules) -> str:
     for reason, condition in outcome_conditions(rules, available, price_cents):
         if condition:
             return reason
-    return IN_STOCK
+    return ALL_UNITS
 
 
 def decide(available: int, price_cents: int, rules: Rules) -> Decision:
@@ -300,7 +357,7 @@ def reason_expr(rules: Rules, available: Any = None, price_cents: Any = None) ->
     price_cents = col(Product.price_cents) if price_cents is None else price_cents
     whens = [(condition, literal(reason)) for reason, condition in
              outcome_conditions(rules, available, price_cents)]
-    return case(*whens, else_=literal(IN_STOCK))
+    return case(*whens, else_=literal(ALL_UNITS))
 
 
 def quantity_expr(rules: Rules, available: Any = None, price_cents: Any = None) -> ColumnElement[int]:
@@ -309,12 +366,19 @@ def quantity_expr(rules: Rules, available: Any = None, price_cents: Any = None) 
     price_cents = col(Product.price_cents) if price_cents is None else price_cents
     whens = [(condition, quantity_for(reason, available, rules)) for reason, condition in
              outcome_conditions(rules, available, price_cents)]
-    return case(*whens, else_=quantity_for(IN_STOCK, available, rules))
+    return case(*whens, else_=quantity_for(ALL_UNITS, available, rules))
 
 
 def in_stock_condition(rules: Rules) -> ColumnElement[bool]:
     """Return a SQL condition true for products Amazon shows in stock under ``rules``."""
     return quantity_expr(rules) > 0
+
+
+def outcome_condition(rules: Rules, outcome: str) -> ColumnElement[bool]:
+    """Return the SQL condition of a catalog filter: ``IN_STOCK`` (any quantity shown) or one reason code."""
+    if outcome == IN_STOCK:
+        return in_stock_condition(rules)
+    return reason_condition(rules, outcome)
 
 
 def reason_condition(rules: Rules, reason: str) -> ColumnElement[bool]:
@@ -328,7 +392,7 @@ def reason_condition(rules: Rules, reason: str) -> ColumnElement[bool]:
         if code == reason:
             return and_(*[~c for c in earlier], condition)
         earlier.append(condition)
-    if reason == IN_STOCK:
+    if reason == ALL_UNITS:
         return and_(*[~c for c in earlier]) if earlier else literal(True)
     return literal(False)
 
@@ -400,7 +464,7 @@ def values_planner(rules: Rules) -> Planner:
     ]
     branches = [(reason, _source_of(condition)) for reason, condition in
                 outcome_conditions(rules, available, price)]
-    branches.append((IN_STOCK, "True"))
+    branches.append((ALL_UNITS, "True"))
     for index, (reason, condition) in enumerate(branches):
         keyword = "if" if index == 0 else "elif"
         lines.append(f"        {keyword} {condition}:")

@@ -19,6 +19,7 @@ from wizard.models import AmazonSettings, CatalogImport, Product
 
 CATALOG = "/catalog/"
 IMPORT = "/catalog/import"
+RESULTS = "/catalog/results"
 
 
 def upload(client: FlaskClient, content: str, filename: str = "products.csv"):  # type: ignore[no-untyped-def]
@@ -30,7 +31,10 @@ def upload(client: FlaskClient, content: str, filename: str = "products.csv"):  
     )
 
 
-def finished_import(db: Session, import_id: int) -> CatalogImport:
+def finished_import(db: Session, import_id: int, work_imports) -> CatalogImport:  # type: ignore[no-untyped-def]
+    """Work the import queue (the job runs in an RQ worker), then return the finished import."""
+    work_imports()
+
     def _done() -> CatalogImport | None:
         db.expire_all()
         job = db.get(CatalogImport, import_id)
@@ -46,7 +50,7 @@ def products(db: Session, account_id: int) -> dict[str, tuple[str, int, int]]:
 
 
 def test_a_csv_import_keeps_good_rows_and_reports_each_bad_row_with_its_line_and_reason(
-    client, signed_in_as, merchant: Merchant, db
+    client, signed_in_as, merchant: Merchant, db, work_imports
 ) -> None:
     signed_in_as("manager")
     content = (
@@ -63,7 +67,7 @@ def test_a_csv_import_keeps_good_rows_and_reports_each_bad_row_with_its_line_and
     response = upload(client, content)
     assert response.status_code == 302
     import_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
-    job = finished_import(db, import_id)
+    job = finished_import(db, import_id, work_imports)
     assert (job.status, job.written_rows, job.error_count) == ("done", 2, 6)
     assert products(db, merchant.account.id) == {
         "TENT-2P": ("Two-person tent", 12, 14900),
@@ -82,12 +86,12 @@ def test_a_csv_import_keeps_good_rows_and_reports_each_bad_row_with_its_line_and
 
 
 def test_importing_again_updates_rows_by_sku_and_never_doubles_them(
-    client, signed_in_as, merchant, db
+    client, signed_in_as, merchant, db, work_imports
 ) -> None:
     signed_in_as("admin")
     add_products(db, merchant.account.id, [("TENT-2P", 1, 100)])
     response = upload(client, "SKU,Available,Price\nTENT-2P,7,120.50\nNEW-1,2,3\n")
-    job = finished_import(db, int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    job = finished_import(db, int(response.headers["Location"].rstrip("/").split("/")[-1]), work_imports)
     assert job.written_rows == 2
     assert products(db, merchant.account.id) == {
         "TENT-2P": ("Product TENT-2P", 7, 12050),
@@ -96,11 +100,11 @@ def test_importing_again_updates_rows_by_sku_and_never_doubles_them(
 
 
 def test_a_file_without_the_required_columns_is_refused_with_the_expected_header(
-    client, signed_in_as, merchant, db
+    client, signed_in_as, merchant, db, work_imports
 ) -> None:
     signed_in_as("admin")
     response = upload(client, "code,qty\nA,1\n")
-    job = finished_import(db, int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    job = finished_import(db, int(response.headers["Location"].rstrip("/").split("/")[-1]), work_imports)
     assert job.status == "failed"
     assert "missing the columns sku, available, price" in (job.message or "")
     assert products(db, merchant.account.id) == {}
@@ -108,7 +112,9 @@ def test_a_file_without_the_required_columns_is_refused_with_the_expected_header
     assert "The file was not imported" in page and "sku,title,available,price" in page
 
 
-def test_a_file_that_is_not_utf8_is_refused_with_a_tip(client, signed_in_as, merchant, db) -> None:
+def test_a_file_that_is_not_utf8_is_refused_with_a_tip(
+    client, signed_in_as, merchant, db, work_imports
+) -> None:
     signed_in_as("admin")
     token = csrf_token(client, CATALOG)
     response = client.post(
@@ -119,7 +125,7 @@ def test_a_file_that_is_not_utf8_is_refused_with_a_tip(client, signed_in_as, mer
         },
         content_type="multipart/form-data",
     )
-    job = finished_import(db, int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    job = finished_import(db, int(response.headers["Location"].rstrip("/").split("/")[-1]), work_imports)
     assert job.status == "failed" and "CSV UTF-8" in (job.message or "")
 
 
@@ -186,7 +192,7 @@ def test_a_crash_mid_import_leaves_only_whole_rows(database_url, merchant, db) -
         import_csv(
             database_url,
             merchant.account.id,
-            "\n".join(lines).encode(),
+            "\n".join(lines).splitlines(keepends=True),
             chunk_rows=10,
             on_chunk=crash_after_two_chunks,
         )
@@ -217,15 +223,12 @@ def test_the_catalog_explains_each_number_and_filters_by_outcome_in_sql(
     assert "6 available, buffer of 6 met, capped by the ceiling of 4 → 4" in text
 
     def skus(outcome: str) -> set[str]:
-        html = client.get(
-            CATALOG,
-            query_string={"outcome": outcome},
-            headers={"HX-Request": "true", "HX-Target": "catalog-results"},
-        )
+        html = client.get(RESULTS, query_string={"outcome": outcome}, headers={"HX-Request": "true"})
         cells = r'<td class="sku"[^>]*><span><code>([^<]+)</code>'
         return set(re.findall(cells, html.get_data(as_text=True)))
 
-    assert skus("in_stock") == {"CAPPED"}
+    assert skus("in_stock") == {"CAPPED"}  # in stock on Amazon: any quantity shown, capped included
+    assert skus("all_units") == set()
     assert skus("below_buffer") == {"GATED", "EXACT"}
     assert skus("capped") == {"CAPPED"}
     assert skus("below_price_threshold") == {"CHEAP"}
@@ -235,12 +238,16 @@ def test_the_catalog_explains_each_number_and_filters_by_outcome_in_sql(
 def test_active_search_returns_only_the_results_fragment(client, signed_in_as, merchant, db) -> None:
     add_products(db, merchant.account.id, [("TENT-2P", 5, 1999), ("LAMP-1", 6, 1999), ("100%_WOOL", 1, 100)])
     signed_in_as("staff")
-    response = client.get(
-        CATALOG, query_string={"q": "tent"}, headers={"HX-Request": "true", "HX-Target": "catalog-results"}
-    )
+    response = client.get(RESULTS, query_string={"q": "tent"}, headers={"HX-Request": "true"})
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith('<div id="catalog-results"')
     assert "TENT-2P" in html and "LAMP-1" not in html
+    assert response.headers["HX-Push-Url"] == "/catalog/?q=tent"  # the address bar shows a full page
+    assert "HX-Request" in response.headers["Vary"]
+    plain = client.get(RESULTS, query_string={"q": "tent"})  # a bookmarked fragment URL
+    assert plain.status_code == 302 and plain.headers["Location"] == "/catalog/?q=tent"
+    page = client.get(CATALOG, query_string={"q": "tent"}).get_data(as_text=True)
+    assert "<html" in page and "TENT-2P" in page and "LAMP-1" not in page
     wildcard = client.get(CATALOG, query_string={"q": "0%_"}).get_data(as_text=True)
     assert "100%_WOOL" in wildcard and "TENT-2P" not in wildcard
 
@@ -289,3 +296,152 @@ def test_the_demo_data_loads_a_realistic_catalog_once(app, db) -> None:
     assert len(catalog) == 3_000
     assert {p.available for p in catalog} >= {0, 1, 10, 200}
     assert min(p.price_cents for p in catalog) >= 100 and max(p.price_cents for p in catalog) <= 30_000
+
+
+def import_id_of(response) -> int:  # type: ignore[no-untyped-def]
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(response.headers["Location"].rstrip("/").split("/")[-1])
+
+
+def test_a_csv_import_is_stored_and_run_by_an_rq_worker_so_it_survives_a_web_restart(
+    app_config, client, signed_in_as, merchant, db, sync_env, tmp_path, worker_processes
+) -> None:
+    from tests.conftest import sign_in
+    from tests.fixtures.worker import start_worker
+    from wizard import create_app
+
+    signed_in_as("admin")
+    response = upload(client, "sku,title,available,price\nTENT-2P,Tent,3,149.00\nLAMP-1,Lamp,0,9.50\n")
+    import_id = import_id_of(response)
+    stored = tmp_path / "imports" / f"import-{import_id}.csv"
+    # The web process only stored the file and queued the job: nothing is imported before a worker runs.
+    assert stored.read_text().startswith("sku,title,available,price")
+    db.expire_all()
+    job = db.get(CatalogImport, import_id)
+    assert job is not None and (job.status, job.processed_rows, job.total_rows) == ("running", 0, 2)
+    assert products(db, merchant.account.id) == {}
+
+    # "Restart" the web: a new app and a new browser session; the import is in Redis and on disk, not here.
+    restarted = create_app(app_config).test_client()
+    sign_in(restarted, merchant.user("admin"))
+    worker_processes.append(start_worker(sync_env, log=tmp_path / "importer.log", queues=("imports",)))
+
+    def _done() -> CatalogImport | None:
+        db.expire_all()
+        found = db.get(CatalogImport, import_id)
+        return found if found is not None and found.status != "running" else None
+
+    finished = wait_until(_done, timeout=60, message="the rq worker to run the import")
+    assert (finished.status, finished.written_rows) == ("done", 2)
+    assert products(db, merchant.account.id) == {"TENT-2P": ("Tent", 3, 14900), "LAMP-1": ("Lamp", 0, 950)}
+    assert not stored.exists()
+    page = text_of(restarted.get(f"/catalog/import/{import_id}").get_data(as_text=True))
+    assert "Import finished: 2 products saved" in page
+
+
+def test_a_second_import_is_refused_while_one_runs_and_allowed_after_it(
+    client, signed_in_as, merchant, db, work_imports
+) -> None:
+    signed_in_as("admin")
+    first = import_id_of(upload(client, "sku,available,price\nA,1,1.00\n"))
+    second = upload(client, "sku,available,price\nB,2,2.00\n")
+    assert second.status_code == 409
+    assert "Another import of your catalog is still running" in text_of(second.get_data(as_text=True))
+    db.expire_all()
+    assert [j.id for j in db.exec(select(CatalogImport)).all()] == [first]
+    work_imports()
+    third = import_id_of(upload(client, "sku,available,price\nB,2,2.00\n"))
+    job = finished_import(db, third, work_imports)
+    assert job.status == "done"
+    assert products(db, merchant.account.id) == {"A": ("", 1, 100), "B": ("", 2, 200)}
+
+
+def test_an_import_stopped_long_ago_no_longer_blocks_the_next_one_and_shows_as_interrupted(
+    client, signed_in_as, merchant, db, work_imports
+) -> None:
+    from datetime import timedelta
+
+    from wizard.models.base import utcnow
+
+    signed_in_as("admin")
+    lost = CatalogImport(account_id=merchant.account.id, filename="lost.csv", total_rows=10, processed_rows=5,
+                         written_rows=5, updated_at=utcnow() - timedelta(hours=1))
+    db.add(lost)
+    db.commit()
+    page = text_of(client.get(f"/catalog/import/{lost.id}").get_data(as_text=True))
+    assert "The import was interrupted" in page and "5 rows were saved in full" in page
+    job = finished_import(db, import_id_of(upload(client, "sku,available,price\nA,1,1.00\n")), work_imports)
+    assert job.status == "done"
+    db.refresh(lost)
+    assert lost.status == "failed" and "interrupted" in (lost.message or "")
+
+
+def test_an_interrupted_import_resumes_after_its_last_committed_chunk(
+    app, merchant, db, work_imports, redis_url
+) -> None:
+    from redis import Redis
+
+    from jobs.queue import enqueue_import
+    from wizard.catalog.importer import upload_path
+
+    lines = ["sku,title,available,price"] + [f"SKU-{i:02d},Product {i},{i},1.00" for i in range(25)]
+    job = CatalogImport(account_id=merchant.account.id, filename="p.csv", total_rows=25, processed_rows=10,
+                        written_rows=9, error_count=1,
+                        errors_json=json.dumps([{"line": 4, "sku": "SKU-02", "field": "price",
+                                                 "reason": "x"}]))
+    db.add(job)
+    db.commit()
+    assert job.id is not None
+    path = upload_path(app.config["IMPORT_DIR"], job.id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    # What the crashed run had committed, since changed through the API: resuming must not overwrite it.
+    add_products(db, merchant.account.id, [(f"SKU-{i:02d}", 99, 999) for i in range(10) if i != 2])
+    redis = Redis.from_url(redis_url)
+    try:
+        enqueue_import(job.id, connection=redis)
+    finally:
+        redis.close()
+    done = finished_import(db, job.id, work_imports)
+    assert (done.status, done.processed_rows, done.written_rows, done.error_count) == ("done", 25, 24, 1)
+    stored = products(db, merchant.account.id)
+    assert stored["SKU-00"][1:] == (99, 999) and stored["SKU-10"] == ("Product 10", 10, 100)
+    assert len(stored) == 24 and "SKU-02" not in stored
+
+
+def test_the_catalog_page_runs_the_same_number_of_queries_for_one_row_or_a_full_page(
+    app, client, signed_in_as, merchant, db
+) -> None:
+    from sqlalchemy import event
+
+    from wizard.db import engine_for
+    from wizard.models import ListingState, ListingStatus
+    from wizard.models.base import utcnow
+
+    signed_in_as("staff")
+    engine = engine_for(app.config["DATABASE_URL"])
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    def queries(query: str) -> int:
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            response = client.get(RESULTS, query_string={"q": query}, headers={"HX-Request": "true"})
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert response.status_code == 200
+        return len(statements)
+
+    many = [(f"MANY-{i:02d}", i, 100) for i in range(50)]
+    add_products(db, merchant.account.id, [("ONE-1", 1, 100), *many])
+    db.add_all([ListingState(account_id=merchant.account.id, sku=sku, status=ListingStatus.ACCEPTED,
+                             sent_quantity=1, sent_at=utcnow()) for sku in ("ONE-1", "MANY-00", "MANY-01")])
+    db.commit()
+    one, full = queries("ONE-"), queries("MANY-")
+    assert one == full, f"1 row: {one} queries, 50 rows: {full}"
+    html = client.get(RESULTS, query_string={"q": "MANY-"}, headers={"HX-Request": "true"}).get_data(
+        as_text=True)
+    assert html.count("Accepted") == 2 and html.count("Not sent yet") == 48

@@ -69,7 +69,7 @@ def test_a_planned_batch_stores_its_skus_as_pending_in_the_orms_representation(
 
 def test_the_migration_rewrites_lowercase_enum_values_to_names(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    upgrade(url, revision="0008")
+    upgrade(url, revision="0010")
     with engine_for(url).begin() as connection:
         connection.execute(text("INSERT INTO account (id, name, created_at) VALUES (1, 'A', '2026-01-01')"))
         connection.execute(text("INSERT INTO listing_state (account_id, sku, status) VALUES "

@@ -9,7 +9,6 @@ from sqlmodel import Session
 
 from tests.fixtures.worker import Seller, add_products, run_sync
 from tests.helpers import csrf_token
-from wizard.models import Product
 from wizard.models.sync import ListingState, ListingStatus
 
 
@@ -105,10 +104,14 @@ def test_the_catalog_cell_shows_amazons_error_with_a_tip(app: Flask, seller: Sel
                         status=ListingStatus.REJECTED, error_code="4000001",
                         error_message="The SKU is not in your Amazon catalog"))
     db.commit()
-    product = Product(account_id=seller.account_id, sku="UNKNOWN-1", available=4, price_cents=900)
+    from wizard.catalog.views import listing_states
 
     with app.test_request_context():
-        html = render_template("partial/catalog/sync_cell.html", product=product)
+        states = listing_states(seller.account_id, ["UNKNOWN-1", "NEVER-SENT"])
+        html = render_template("partial/catalog/sync_cell.html", state=states["UNKNOWN-1"])
+        never = render_template("partial/catalog/sync_cell.html", state=states.get("NEVER-SENT"))
+
+    assert "Not sent yet" in never
 
     assert "Rejected" in html
     assert "The SKU is not in your Amazon catalog" in html

@@ -15,32 +15,28 @@ item was saved, 422 when some were not, with one error per bad item::
     {"saved": 2, "created": 1, "updated": 1,
      "errors": [{"index": 2, "sku": "ACME-3", "field": "available", "message": "..."}]}
 
-A body that is not such a JSON object gets 400, a body over the limits 413; nothing is saved then.
+A body that is not such a JSON object (or JSON nested too deeply to read) gets 400, a body over the limits
+(``API_MAX_BODY_BYTES``, 10 MiB by default, or 10,000 items) 413, in JSON; nothing is saved then.
 ``GET /api/v1/products/<sku>`` returns the product and what Amazon should show for it, with the reason.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlmodel import col
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from wizard import rules as r
 from wizard.catalog import api_tokens
-from wizard.catalog.importer import (
-    Row,
-    check_available,
-    check_price,
-    check_sku,
-    check_title,
-    existing_values,
-    write_rows,
-)
+from wizard.catalog.importer import Row, RowError, Validator, merge_with_existing, write_rows
 from wizard.db import engine_for, get_session
 from wizard.extensions import csrf
+from wizard.limits import body_limit
 from wizard.models import AmazonSettings, Product
 from wizard.security import TOKEN, access_level, api_token
 from wizard.tasks import schedule_sync_soon
@@ -49,11 +45,18 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # machine-to-machine: a bearer token, never a browser cookie, authenticates these requests
 
 MAX_ITEMS = 10_000
-MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
 def _error(status: int, message: str, **extra: Any) -> ResponseReturnValue:
     return jsonify({"errors": [{"message": message}], **extra}), status
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_exc: RequestEntityTooLarge) -> ResponseReturnValue:
+    """Answer a body over the limit (Werkzeug stops reading it, chunked or not) in JSON."""
+    limit = current_app.config["API_MAX_BODY_BYTES"]
+    return _error(413, f"The body is larger than {limit / (1024 * 1024):,.0f} MiB; send fewer products per "
+                       "request. Nothing was saved.")
 
 
 @bp.before_request
@@ -80,18 +83,29 @@ def _authenticate() -> ResponseReturnValue | None:
     return None
 
 
-def _item_error(index: int, sku: Any, field: str | None, message: str) -> dict[str, Any]:
-    return {"index": index, "sku": sku if isinstance(sku, str) else None, "field": field, "message": message}
+def _item_error(error: RowError) -> dict[str, Any]:
+    return {"index": error.where, "sku": error.sku, "field": error.field, "message": error.reason}
+
+
+def _read_json() -> Any:
+    """Return the request's JSON, or None when it is not JSON at all.
+
+    Deeply nested JSON makes the parser raise ``RecursionError`` (not a ``ValueError``): a bad body too.
+    """
+    if not request.is_json:
+        return None
+    try:
+        return json.loads(request.get_data(cache=False))
+    except (ValueError, RecursionError):
+        return None
 
 
 @bp.post("/products")
 @api_token
+@body_limit("API_MAX_BODY_BYTES")
 def upsert_products() -> ResponseReturnValue:
     """Upsert products by SKU; save the good items and report each bad one."""
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        return _error(413, f"The body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB; send fewer "
-                           "products per request.")
-    payload = request.get_json(silent=True)
+    payload = _read_json()
     if not isinstance(payload, dict) or not isinstance(payload.get("products"), list):
         return _error(400, 'Send a JSON object like {"products": [{"sku": "...", "available": 3, '
                            '"price": "19.99"}]} with Content-Type: application/json.')
@@ -99,63 +113,29 @@ def upsert_products() -> ResponseReturnValue:
     if len(items) > MAX_ITEMS:
         return _error(413, f"Send at most {MAX_ITEMS:,} products per request (got {len(items):,}).")
     account_id: int = g.api_account_id
-    errors: list[dict[str, Any]] = []
-    checked: list[tuple[int, str, str | None, int | None, int | None]] = []
-    seen: dict[str, int] = {}
+    validator = Validator(partial=True, duplicate=lambda index: f"This SKU is already at index {index} of "
+                                                                "this request; only that one is saved.")
+    errors: list[RowError] = []
+    checked: list[Row] = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
-            errors.append(_item_error(index, None, None, "Each product must be a JSON object."))
+            errors.append(RowError(index, None, None, "Each product must be a JSON object."))
             continue
-        raw_sku = item.get("sku")
-        try:
-            sku = check_sku(raw_sku)
-        except ValueError as exc:
-            errors.append(_item_error(index, raw_sku, "sku", str(exc)))
-            continue
-        if sku in seen:
-            errors.append(_item_error(index, sku, "sku", f"This SKU is already at index {seen[sku]} of this "
-                                                         "request; only that one is saved."))
-            continue
-        seen[sku] = index
-        field = "available"
-        try:
-            available = check_available(item["available"]) if "available" in item else None
-            field = "price"
-            price = check_price(item["price"]) if "price" in item else None
-            field = "title"
-            title = check_title(item.get("title"))
-        except ValueError as exc:
-            errors.append(_item_error(index, sku, field, str(exc)))
-            continue
-        if available is None and price is None:
-            errors.append(_item_error(index, sku, None, "Send available, price, or both."))
-            continue
-        checked.append((index, sku, title, available, price))
+        result = validator.check(index, item)
+        if isinstance(result, RowError):
+            errors.append(result)
+        else:
+            checked.append(result)
 
     engine = engine_for(current_app.config["DATABASE_URL"])
-    created = updated = 0
     with engine.begin() as connection:
-        existing = existing_values(connection, account_id, [sku for _, sku, *_ in checked])
-        rows: list[Row] = []
-        for index, sku, title, available, price in checked:
-            known = existing.get(sku)
-            if known is None and (available is None or price is None):
-                missing = "available" if available is None else "price"
-                errors.append(_item_error(index, sku, missing, f"A new SKU needs {missing}; send it too."))
-                continue
-            if known is not None:
-                available = known[0] if available is None else available
-                price = known[1] if price is None else price
-                updated += 1
-            else:
-                created += 1
-            rows.append(Row(sku, title, available, price))
-        saved = write_rows(connection, account_id, rows)
+        merged = merge_with_existing(connection, account_id, checked, count=True)
+        saved = write_rows(connection, account_id, merged.rows)
     if saved:
         schedule_sync_soon(account_id)
-    errors.sort(key=lambda e: e["index"])
-    body = {"saved": saved, "created": created, "updated": updated, "errors": errors}
-    return jsonify(body), (422 if errors else 200)
+    body = {"saved": saved, "created": merged.created, "updated": merged.updated,
+            "errors": [_item_error(e) for e in sorted(errors + merged.errors, key=lambda e: e.where)]}
+    return jsonify(body), (422 if body["errors"] else 200)
 
 
 @bp.get("/products/<path:sku>")

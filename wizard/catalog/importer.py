@@ -1,31 +1,39 @@
 """Upserting products: CSV files from the browser and items from the JSON API share one validator and writer.
 
-Rows are checked one by one; bad rows are reported with their line (or index) and reason and never written;
-good rows are upserted by SKU in chunks with ``INSERT ... ON CONFLICT(account_id, sku) DO UPDATE``. Each chunk
-is one transaction, so a row is either fully written or not at all, even if the process dies mid-import.
+Rows are checked one by one (:class:`Validator`); bad rows are reported with their line (or index) and reason
+and never written; good rows are merged with what the catalog holds (:func:`merge_with_existing`, for the
+API's partial items) and upserted by SKU in chunks with ``INSERT ... ON CONFLICT(account_id, sku) DO UPDATE``.
+Each chunk is one transaction, so a row is either fully written or not at all, even if the process dies.
+
+A CSV import is stored first (a file under ``IMPORT_DIR``) and run by the ``import_catalog`` RQ job, which
+reads the file as a stream: memory stays bounded whatever the file size. An interrupted import resumes where
+its last committed chunk ended (RQ retries an abandoned job), or shows as interrupted with what was saved.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 import logging
-import threading
-from collections.abc import Iterable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any
 
-from flask import Flask, current_app
-from sqlalchemy import text
+from sqlalchemy import case, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection as DBConnection
-from sqlmodel import Session
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
 
-from wizard.db import engine_for, session_scope
+from wizard.db import engine_for, session_scope, table_of
 from wizard.models.base import utcnow
-from wizard.models.catalog import SKU_MAX_LENGTH, TITLE_MAX_LENGTH, CatalogImport
-from wizard.rules import parse_usd
-from wizard.tasks import schedule_sync_soon
+from wizard.models.catalog import SKU_MAX_LENGTH, TITLE_MAX_LENGTH, CatalogImport, Product
+from wizard.rules import NumberError, parse_usd, parse_whole_number
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +43,26 @@ CHUNK_ROWS = 5_000
 MAX_REPORTED_ERRORS = 1_000
 MAX_UNITS = 100_000_000
 REQUIRED_COLUMNS = ("sku", "available", "price")
-#: An import whose thread has not reported for this long was interrupted (the web process restarted).
-STALE_AFTER_SECONDS = 120
+#: A running import that has not reported for this long was interrupted (its worker died for good).
+STALE_AFTER_SECONDS = 600
+#: Python's csv module refuses a field longer than this; such a line is a bad row, not a failed import.
+MAX_FIELD_CHARS = csv.field_size_limit()
+#: Bytes read from the stored file at a time.
+READ_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Row:
-    """One valid product row; ``title`` None keeps the stored title, ``price_cents`` None keeps the price."""
+    """One valid product, from a file line or a request index (``where``).
+
+    ``title`` None keeps the stored title; ``available`` or ``price_cents`` None keeps the stored value.
+    """
 
     sku: str
     title: str | None
     available: int | None
     price_cents: int | None
+    where: int = 0
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,20 @@ class FileRefused(ValueError):
     """The whole file cannot be imported (not UTF-8, no header, a required column missing)."""
 
 
+class ImportRefused(ValueError):
+    """An import cannot start now (another one of the same account is running)."""
+
+
+class ImportNotQueued(ImportRefused):
+    """The file could not be stored or queued (a full disk, Redis down): nothing was imported."""
+
+
+# ---- checking one value -------------------------------------------------------------------------
+
+def _shown(raw: Any) -> str:
+    return repr(str(raw)[:20])
+
+
 def check_sku(raw: Any) -> str:
     """Return a cleaned SKU or raise ``ValueError`` saying what is wrong with it."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -82,22 +112,20 @@ def check_sku(raw: Any) -> str:
 
 
 def check_available(raw: Any) -> int:
-    """Return a whole number of units ≥ 0 or raise ``ValueError``."""
-    if isinstance(raw, bool):
+    """Return a whole number of units ≥ 0 (text or a JSON integer) or raise ``ValueError``."""
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise ValueError("Units available must be a whole number, like 12.")
-    if isinstance(raw, int):
-        value = raw
-    elif isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
-        value = int(raw.strip())
-    elif isinstance(raw, str) and not raw.strip():
-        raise ValueError("Units available is missing.")
-    else:
-        raise ValueError(f"Units available must be a whole number, like 12 (got {str(raw)[:20]!r}).")
-    if value < 0:
-        raise ValueError(f"Units available can't be negative (got {value}); use 0 for out of stock.")
-    if value > MAX_UNITS:
-        raise ValueError(f"Units available is larger than {MAX_UNITS:,}; check the number.")
-    return value
+    try:
+        return parse_whole_number(str(raw), maximum=MAX_UNITS)
+    except NumberError as exc:
+        if exc.kind == "missing":
+            raise ValueError("Units available is missing.") from None
+        if exc.kind == "negative":
+            raise ValueError(f"Units available can't be negative (got {_shown(raw)}); use 0 for out of "
+                             "stock.") from None
+        if exc.kind == "too_large":
+            raise ValueError(f"Units available is larger than {MAX_UNITS:,}; check the number.") from None
+        raise ValueError(f"Units available must be a whole number, like 12 (got {_shown(raw)}).") from None
 
 
 def check_price(raw: Any) -> int:
@@ -110,13 +138,11 @@ def check_price(raw: Any) -> int:
         raise ValueError("The price must be in US dollars, like 19.99.")
     try:
         return parse_usd(raw)
-    except ValueError as exc:
-        message = str(exc)
-        if "negative" in message:
-            message = "The price can't be negative."
-        elif not raw.strip():
-            message = "The price is missing."
-        raise ValueError(f"{message} (got {raw[:20]!r})" if raw.strip() else message) from None
+    except NumberError as exc:
+        if exc.kind == "missing":
+            raise ValueError("The price is missing.") from None
+        message = "The price can't be negative." if exc.kind == "negative" else str(exc)
+        raise ValueError(f"{message} (got {_shown(raw)})") from None
 
 
 def check_title(raw: Any) -> str | None:
@@ -131,28 +157,58 @@ def check_title(raw: Any) -> str | None:
     return title or None
 
 
-# ---- writing --------------------------------------------------------------------------------
+# ---- checking one item: CSV rows and API items alike --------------------------------------------
 
-_UPSERT = text(
-    "INSERT INTO product (account_id, sku, title, available, price_cents, updated_at) "
-    "VALUES (:account_id, :sku, COALESCE(:title, ''), :available, :price_cents, :now) "
-    "ON CONFLICT (account_id, sku) DO UPDATE SET "
-    "title = COALESCE(:title, product.title), "
-    "available = excluded.available, price_cents = excluded.price_cents, updated_at = excluded.updated_at"
-)
+class Validator:
+    """Check items one by one, remembering the SKUs seen: the one validator of CSV rows and API items.
+
+    ``partial`` allows an item without ``available`` or ``price`` (the API: the stored value is kept);
+    ``duplicate(where)`` words the error for a SKU seen before at ``where``.
+    """
+
+    def __init__(self, *, partial: bool, duplicate: Callable[[int], str]) -> None:
+        self.partial = partial
+        self.duplicate = duplicate
+        self.seen: dict[str, int] = {}
+
+    def check(self, where: int, item: Mapping[str, Any]) -> Row | RowError:
+        """Return the valid ``Row`` for ``item``, or the ``RowError`` naming its first bad field."""
+        raw_sku = item.get("sku")
+        try:
+            sku = check_sku(raw_sku)
+        except ValueError as exc:
+            readable = raw_sku.strip()[:SKU_MAX_LENGTH] or None if isinstance(raw_sku, str) else None
+            return RowError(where, readable, "sku", str(exc))
+        if sku in self.seen:
+            return RowError(where, sku, "sku", self.duplicate(self.seen[sku]))
+        self.seen[sku] = where
+        field_name = "available"
+        try:
+            available = check_available(item["available"]) if self._present(item, "available") else None
+            field_name = "price"
+            price = check_price(item["price"]) if self._present(item, "price") else None
+            field_name = "title"
+            title = check_title(item.get("title"))
+        except ValueError as exc:
+            return RowError(where, sku, field_name, str(exc))
+        if available is None and price is None:
+            return RowError(where, sku, None, "Send available, price, or both.")
+        return Row(sku, title, available, price, where)
+
+    def _present(self, item: Mapping[str, Any], name: str) -> bool:
+        return name in item or not self.partial
 
 
-def write_rows(connection: DBConnection, account_id: int, rows: list[Row]) -> int:
-    """Upsert complete rows (available and price known) in the caller's transaction; return how many."""
-    if not rows:
-        return 0
-    now = utcnow()
-    connection.execute(_UPSERT, [
-        {"account_id": account_id, "sku": row.sku, "title": row.title, "available": row.available,
-         "price_cents": row.price_cents, "now": now}
-        for row in rows
-    ])
-    return len(rows)
+# ---- merging with what exists, and writing ------------------------------------------------------
+
+@dataclass
+class Merged:
+    """Complete rows ready to write, the items that could not be completed, and how many SKUs are new."""
+
+    rows: list[Row] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    created: int = 0
+    updated: int = 0
 
 
 def existing_values(connection: DBConnection, account_id: int, skus: list[str]) -> dict[str, tuple[int, int]]:
@@ -160,14 +216,73 @@ def existing_values(connection: DBConnection, account_id: int, skus: list[str]) 
     found: dict[str, tuple[int, int]] = {}
     for start in range(0, len(skus), 500):
         part = skus[start:start + 500]
-        marks = ", ".join(f":s{i}" for i in range(len(part)))
-        params: dict[str, Any] = {f"s{i}": sku for i, sku in enumerate(part)}
-        params["account_id"] = account_id
         result = connection.execute(
-            text(f"SELECT sku, available, price_cents FROM product WHERE account_id = :account_id "  # noqa: S608
-                 f"AND sku IN ({marks})"), params)
+            select(col(Product.sku), col(Product.available), col(Product.price_cents))
+            .where(col(Product.account_id) == account_id, col(Product.sku).in_(part)))
         found.update({sku: (available, price) for sku, available, price in result})
     return found
+
+
+def merge_with_existing(connection: DBConnection, account_id: int, rows: list[Row], *,
+                        count: bool = False) -> Merged:
+    """Complete partial rows with the stored values; a new SKU needs both ``available`` and ``price``.
+
+    ``count`` also tells new SKUs from updated ones (the API reports both), which costs a lookup of every SKU;
+    without it only partial rows are looked up, so a CSV import of complete rows reads nothing.
+    """
+    wanted = [row.sku for row in rows if count or row.available is None or row.price_cents is None]
+    existing = existing_values(connection, account_id, wanted) if wanted else {}
+    merged = Merged()
+    for row in rows:
+        known = existing.get(row.sku)
+        if known is None and (row.available is None or row.price_cents is None):
+            missing = "available" if row.available is None else "price"
+            merged.errors.append(RowError(row.where, row.sku, missing,
+                                          f"A new SKU needs {missing}; send it too."))
+            continue
+        if known is not None:
+            merged.updated += 1
+            row = Row(row.sku, row.title, known[0] if row.available is None else row.available,
+                      known[1] if row.price_cents is None else row.price_cents, row.where)
+        else:
+            merged.created += 1
+        merged.rows.append(row)
+    return merged
+
+
+def _upsert(connection: DBConnection) -> Any:
+    """Return ``INSERT ... ON CONFLICT (account_id, sku) DO UPDATE`` for the connection's database."""
+    table = table_of(Product)
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.account_id, table.c.sku],
+        set_={
+            # An empty title in the batch (the item had none) keeps the stored one.
+            "title": _coalesce_title(table.c.title, excluded.title),
+            "available": excluded.available,
+            "price_cents": excluded.price_cents,
+            "updated_at": excluded.updated_at,
+        },
+    )
+
+
+def _coalesce_title(stored: Any, incoming: Any) -> Any:
+    return case((incoming == "", stored), else_=incoming)
+
+
+def write_rows(connection: DBConnection, account_id: int, rows: list[Row]) -> int:
+    """Upsert complete rows (available and price known) in the caller's transaction; return how many."""
+    if not rows:
+        return 0
+    now = utcnow()
+    connection.execute(_upsert(connection), [
+        {"account_id": account_id, "sku": row.sku, "title": row.title or "", "available": row.available,
+         "price_cents": row.price_cents, "updated_at": now}
+        for row in rows
+    ])
+    return len(rows)
 
 
 # ---- CSV ------------------------------------------------------------------------------------
@@ -178,6 +293,8 @@ def _header(reader: Iterator[list[str]]) -> dict[str, int]:
     except StopIteration:
         raise FileRefused(
             "The file is empty. The first line must be the header: sku,title,available,price") from None
+    except csv.Error:
+        raise FileRefused("The first line must be the header: sku,title,available,price") from None
     columns = {name.strip().lower(): index for index, name in enumerate(header)}
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
     if missing:
@@ -192,65 +309,63 @@ def parse_csv(lines: Iterable[str]) -> Iterator[Row | RowError]:
     """Yield a ``Row`` or a ``RowError`` per data line; raise ``FileRefused`` for a bad header.
 
     A SKU repeated in the file is a bad row at its second and later lines: which of two values is right cannot
-    be guessed, and the first one wins.
+    be guessed, and the first one wins. A line the CSV reader cannot read (a field over ``MAX_FIELD_CHARS``)
+    is a bad row too; the reader carries on at the next line.
     """
     reader = csv.reader(lines)
     columns = _header(reader)
-    i_sku, i_available, i_price = columns["sku"], columns["available"], columns["price"]
-    i_title = columns.get("title")
+    names = {name: columns[name] for name in (*REQUIRED_COLUMNS, "title") if name in columns}
     width = max(columns.values()) + 1
-    seen: dict[str, int] = {}
-    for values in reader:
-        line = reader.line_num
+    validator = Validator(partial=False, duplicate=lambda line: (
+        f"This SKU is already on line {line}; only that line is imported."))
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            reason = (f"A field on this line is longer than {MAX_FIELD_CHARS // 1024} KiB; check for a stray "
+                      "quote mark." if "field larger" in str(exc) else f"This line is not valid CSV ({exc}).")
+            yield RowError(reader.line_num, None, None, reason)
+            continue
         if not any(v.strip() for v in values):
             continue
         if len(values) < width:
             values = values + [""] * (width - len(values))
-        raw_sku = values[i_sku]
-        sku: str | None = raw_sku.strip() or None
-        try:
-            sku = check_sku(raw_sku)
-        except ValueError as exc:
-            yield RowError(line, sku, "sku", str(exc))
-            continue
-        if sku in seen:
-            yield RowError(line, sku, "sku",
-                           f"This SKU is already on line {seen[sku]}; only that line is imported.")
-            continue
-        seen[sku] = line
-        try:
-            field_name = "available"
-            available = check_available(values[i_available])
-            field_name = "price"
-            price = check_price(values[i_price])
-            field_name = "title"
-            title = check_title(values[i_title]) if i_title is not None else None
-        except ValueError as exc:
-            yield RowError(line, sku, field_name, str(exc))
-            continue
-        yield Row(sku, title, available, price)
+        yield validator.check(reader.line_num, {name: values[index] for name, index in names.items()})
 
 
-def count_data_lines(data: bytes) -> int:
-    """Return the number of lines after the header (for the progress bar; quoted line breaks overcount)."""
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
-    return max(lines - 1, 0)
+def check_utf8(path: Path) -> None:
+    """Read the file as a stream and raise ``FileRefused`` if it is not UTF-8 (before anything is written)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with path.open("rb") as stream:
+        while True:
+            chunk = stream.read(READ_BYTES)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                raise FileRefused(
+                    f"The file is not UTF-8 text (a problem near byte {offset + exc.start}). In your "
+                    "spreadsheet, choose “CSV UTF-8” when you save it."
+                ) from None
+            if not chunk:
+                return
+            offset += len(chunk)
 
 
-def decode(data: bytes) -> str:
-    """Decode an uploaded file as UTF-8 (with or without a byte-order mark)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FileRefused(
-            f"The file is not UTF-8 text (a problem near byte {exc.start}). In your spreadsheet, choose "
-            "“CSV UTF-8” when you save it."
-        ) from None
+def text_lines(stream: IO[bytes]) -> Iterator[str]:
+    """Yield the lines of a UTF-8 byte stream (a byte-order mark dropped), reading a piece at a time.
+
+    ``newline=""`` keeps line ends as they are, as the csv module wants (quoted line breaks stay in fields).
+    """
+    with io.TextIOWrapper(stream, encoding="utf-8-sig", newline="") as text:
+        yield from text
 
 
 @dataclass
 class Progress:
-    """What an import has done so far."""
+    """What an import has done so far (``processed`` counts data lines, good and bad)."""
 
     processed: int = 0
     written: int = 0
@@ -258,69 +373,167 @@ class Progress:
     error_count: int = 0
 
 
-def import_csv(database_url: str, account_id: int, data: bytes, *, chunk_rows: int = CHUNK_ROWS,
-               on_chunk: Any = None) -> Progress:
-    """Import ``data`` into the account's catalog; call ``on_chunk(progress)`` after each committed chunk."""
-    content = decode(data)
-    progress = Progress()
+def import_csv(database_url: str, account_id: int, lines: Iterable[str], *, chunk_rows: int = CHUNK_ROWS,
+               on_chunk: Callable[[Progress], None] | None = None,
+               progress: Progress | None = None) -> Progress:
+    """Import CSV ``lines`` into the account's catalog; call ``on_chunk(progress)`` after each chunk commits.
+
+    ``progress`` from an interrupted run resumes it: its ``processed`` data lines are skipped (they were
+    committed with the chunk that reported them), and its counts and errors go on from there.
+    """
+    progress = progress or Progress()
+    skip = progress.processed
     engine = engine_for(database_url)
     pending: list[Row] = []
 
     def flush() -> None:
         with engine.begin() as connection:  # one transaction per chunk: whole rows or nothing
-            progress.written += write_rows(connection, account_id, pending)
+            progress.written += write_rows(connection, account_id,
+                                           merge_with_existing(connection, account_id, pending).rows)
         pending.clear()
         if on_chunk is not None:
             on_chunk(progress)
 
-    for item in parse_csv(io.StringIO(content, newline="")):
+    seen = 0
+    for item in parse_csv(lines):
+        seen += 1
+        if seen <= skip:
+            continue
         progress.processed += 1
         if isinstance(item, RowError):
             progress.error_count += 1
             if len(progress.errors) < MAX_REPORTED_ERRORS:
                 progress.errors.append(item)
-            continue
-        pending.append(item)
-        if len(pending) >= chunk_rows:
+        else:
+            pending.append(item)
+        if progress.processed % chunk_rows == 0:
             flush()
     flush()
     return progress
 
 
-def run_import(database_url: str, import_id: int, data: bytes, app: Flask | None = None) -> None:
-    """Run one recorded import to the end, reporting progress on its ``CatalogImport`` row.
+# ---- the stored upload and its job ------------------------------------------------------------
 
-    ``app`` gives the thread an app context, so scheduling the sync afterwards reads the app's configuration.
+def upload_path(import_dir: str, import_id: int) -> Path:
+    """Return where the upload of import ``import_id`` is stored."""
+    return Path(import_dir) / f"import-{import_id}.csv"
+
+
+def store_upload(stream: IO[bytes], path: Path) -> int:
+    """Copy an upload to ``path`` in pieces; return how many data lines it has (for the progress bar).
+
+    Quoted line breaks overcount, which only makes the bar finish early.
     """
-    if app is not None:
-        with app.app_context():
-            return run_import(database_url, import_id, data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    newlines = 0
+    last = b""
+    with path.open("wb") as out:
+        while chunk := stream.read(READ_BYTES):
+            out.write(chunk)
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    lines = newlines + (1 if last and last != b"\n" else 0)
+    return max(lines - 1, 0)
+
+
+def start_import(session: Session, import_dir: str, *, account_id: int, user_id: int | None, filename: str,
+                 stream: IO[bytes], enqueue: Callable[[int], object]) -> CatalogImport:
+    """Record an import, store its file, and hand it to ``enqueue`` (the RQ job); the page polls progress.
+
+    Raise ``ImportRefused`` while another import of the account runs: a partial unique index allows one
+    running import per account, so two requests at the same moment cannot both start one.
+    """
+    _expire_stale_imports(session, import_dir, account_id)
+    job = CatalogImport(account_id=account_id, user_id=user_id, filename=filename[:255])
+    session.add(job)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ImportRefused("Another import of your catalog is still running. Wait for it to finish (its "
+                            "progress shows below), then import this file.") from None
+    assert job.id is not None
+    path = upload_path(import_dir, job.id)
+    try:
+        job.total_rows = store_upload(stream, path)
+        session.add(job)
+        session.commit()
+        enqueue(job.id)
+    except Exception as exc:
+        # Without its file or its job the import would block the account's next one: close it.
+        log.exception("could not queue catalog import %s", job.id)
+        job.status, job.finished_at = "failed", utcnow()
+        job.message = NOT_QUEUED
+        session.add(job)
+        session.commit()
+        path.unlink(missing_ok=True)
+        raise ImportNotQueued(NOT_QUEUED) from exc
+    return job
+
+
+def _expire_stale_imports(session: Session, import_dir: str, account_id: int) -> None:
+    """Mark the account's imports that stopped reporting long ago as failed (and drop their files)."""
+    cutoff = utcnow() - timedelta(seconds=STALE_AFTER_SECONDS)
+    stale = [job_id for (job_id,) in session.execute(
+        select(col(CatalogImport.id))
+        .where(col(CatalogImport.account_id) == account_id, col(CatalogImport.status) == "running",
+               col(CatalogImport.updated_at) < cutoff))]
+    if not stale:
+        return
+    session.execute(update(table_of(CatalogImport)).where(col(CatalogImport.id).in_(stale))
+                    .values(status="failed", finished_at=utcnow(), message=INTERRUPTED))
+    session.commit()
+    for job_id in stale:
+        upload_path(import_dir, job_id).unlink(missing_ok=True)
+
+
+INTERRUPTED = ("The import was interrupted. Rows already imported are saved in full; import the file again "
+               "to finish (rows are matched by SKU, so nothing doubles).")
+NOT_QUEUED = ("The file could not be queued for import because of an error on our side. Nothing was "
+              "imported; try again in a few minutes.")
+OUR_ERROR = ("The import stopped because of an error on our side. Rows already imported are saved in full; "
+             "import the file again to finish (rows are matched by SKU, so nothing doubles).")
+
+
+def run_import(database_url: str, import_dir: str, import_id: int,
+               on_done: Callable[[int], object] | None = None) -> None:
+    """Run (or resume) one recorded import to the end, reporting progress on its ``CatalogImport`` row.
+
+    ``on_done(account_id)`` runs when rows were written (the job schedules a sync). The stored file is
+    deleted once the import finished either way.
+    """
     with session_scope(database_url) as session:
         job = session.get(CatalogImport, import_id)
-        assert job is not None
-        account_id = job.account_id
-
-        def report(progress: Progress) -> None:
-            _save_progress(session, job, progress)
-
+        if job is None or job.status != "running":
+            return  # already finished (a retried job after the end, or an import marked interrupted)
+        path = upload_path(import_dir, import_id)
+        progress = Progress(processed=job.processed_rows, written=job.written_rows,
+                            error_count=job.error_count,
+                            errors=[RowError(e["line"], e.get("sku"), e.get("field"), e["reason"])
+                                    for e in json.loads(job.errors_json or "[]")])
         try:
-            progress = import_csv(database_url, account_id, data, on_chunk=report)
+            if progress.processed == 0:
+                check_utf8(path)
+            with path.open("rb") as stream:
+                progress = import_csv(database_url, job.account_id, text_lines(stream), progress=progress,
+                                      on_chunk=lambda p: _save_progress(session, job, p))
         except FileRefused as exc:
             job.status, job.message = "failed", str(exc)
+        except FileNotFoundError:
+            log.error("catalog import %s: its file %s is gone", import_id, path)
+            job.status, job.message = "failed", INTERRUPTED
         except Exception:
             log.exception("catalog import %s failed", import_id)
-            job.status = "failed"
-            job.message = ("The import stopped because of an error on our side. Rows already imported are "
-                           "saved in full; import the file again to finish (rows are matched by SKU, so "
-                           "nothing doubles).")
+            job.status, job.message = "failed", OUR_ERROR
         else:
             _save_progress(session, job, progress)
             job.status = "done"
-            if progress.written:
-                schedule_sync_soon(account_id)
         job.finished_at = job.updated_at = utcnow()
         session.add(job)
         session.commit()
+        path.unlink(missing_ok=True)
+        if job.written_rows and on_done is not None:
+            on_done(job.account_id)
 
 
 def _save_progress(session: Session, job: CatalogImport, progress: Progress) -> None:
@@ -333,25 +546,15 @@ def _save_progress(session: Session, job: CatalogImport, progress: Progress) -> 
     session.commit()
 
 
-def start_import(session: Session, database_url: str, *, account_id: int, user_id: int | None, filename: str,
-                 data: bytes) -> CatalogImport:
-    """Record an import and run it on a background thread; the page polls its progress."""
-    job = CatalogImport(account_id=account_id, user_id=user_id, filename=filename[:255],
-                        total_rows=count_data_lines(data))
-    session.add(job)
-    session.commit()
-    assert job.id is not None
-    # Flask types ``current_app`` as the app itself, not the LocalProxy it is, which has this method.
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    thread = threading.Thread(target=run_import, args=(database_url, job.id, data, app), daemon=True,
-                              name=f"catalog-import-{job.id}")
-    thread.start()
-    return job
-
-
 def is_stale(job: CatalogImport) -> bool:
-    """Return whether a running import stopped reporting (its process was restarted)."""
+    """Return whether a running import stopped reporting (its worker died and RQ gave up on it)."""
     return job.status == "running" and (utcnow() - job.updated_at).total_seconds() > STALE_AFTER_SECONDS
 
 
-__all__ = ["FileRefused", "Row", "RowError", "import_csv", "parse_csv", "run_import", "start_import"]
+def import_dir_of(config: Mapping[str, Any]) -> str:
+    """Return the configured directory of stored uploads, absolute (the web and the worker must agree)."""
+    return os.path.abspath(str(config.get("IMPORT_DIR") or "var/imports"))
+
+
+__all__ = ["FileRefused", "ImportRefused", "Row", "RowError", "Validator", "import_csv",
+           "merge_with_existing", "parse_csv", "run_import", "start_import", "write_rows"]

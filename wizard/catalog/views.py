@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
@@ -15,37 +15,29 @@ from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
+from jobs.queue import enqueue_import
 from wizard import rules as r
 from wizard.catalog import api_tokens
 from wizard.catalog import search as catalog_search
-from wizard.catalog.importer import is_stale, start_import
+from wizard.catalog.importer import ImportNotQueued, ImportRefused, import_dir_of, is_stale, start_import
 from wizard.db import get_session
 from wizard.extensions import htmx
 from wizard.forms import EmptyForm
-from wizard.models import AmazonSettings, CatalogImport, Product, Role
+from wizard.limits import body_limit
+from wizard.models import Account, AmazonSettings, CatalogImport, ListingState, Product, Role
 from wizard.models.catalog import SKU_MAX_LENGTH
 from wizard.reconcile import status as reconcile_status
-from wizard.rendering import render_page
-from wizard.rules import quantity_expr, reason_condition
+from wizard.rendering import render_fragment, render_page
 from wizard.security import Refused, can_manage, current_account, current_user, manage, signed_in
 from wizard.settings.preview import reason_counts
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_QUERY = 100
 
-#: Filter value -> label; each is computed in SQL from the rules (``wizard.settings.preview``).
-OUTCOME_FILTERS: dict[str, str] = {
-    "": "All products",
-    "in_stock": "In stock on Amazon",
-    r.BELOW_BUFFER: "Gated by the buffer",
-    r.CAPPED: "Capped by the ceiling",
-    r.BELOW_PRICE_THRESHOLD: "Below the price threshold",
-    r.OUT_OF_STOCK: "Out of stock (0 available)",
-    # What Amazon really shows, from the reconcile's reads (issue 10).
-    **reconcile_status.FILTERS,
-}
+#: The catalog's filters: the rule's outcomes (``rules.OUTCOME_FILTERS``), then what Amazon really shows, from
+#: the reconcile's reads (issue 10).
+FILTERS: dict[str, str] = {**r.OUTCOME_FILTERS, **reconcile_status.FILTERS}
 
 
 class ImportForm(FlaskForm):
@@ -65,18 +57,28 @@ class TokenForm(FlaskForm):
 
 @dataclass(frozen=True)
 class CatalogRow:
-    """A product with what Amazon should show for it, and why."""
+    """A product with what Amazon should show for it and why, and its last sync result (None: never sent)."""
 
     product: Product
     decision: r.Decision
+    state: ListingState | None
 
 
 def _outcome_condition(outcome: str, rules: r.Rules) -> Any:
     if outcome in reconcile_status.FILTERS:
         return reconcile_status.filter_condition(outcome)
-    if outcome == "in_stock":
-        return quantity_expr(rules) > 0
-    return reason_condition(rules, outcome)
+    return r.outcome_condition(rules, outcome)
+
+
+def listing_states(account_id: int, skus: list[str]) -> dict[str, ListingState]:
+    """Return the sync result of each of ``skus`` in one query (the page's rows, never one query per row)."""
+    if not skus:
+        return {}
+    states = get_session().execute(
+        select(ListingState)
+        .where(col(ListingState.account_id) == account_id, col(ListingState.sku).in_(skus))
+    ).scalars()
+    return {state.sku: state for state in states}
 
 
 def search(account_id: int, rules: r.Rules, *, query: str, outcome: str, after: str | None = None,
@@ -96,20 +98,24 @@ def search(account_id: int, rules: r.Rules, *, query: str, outcome: str, after: 
         total, more = catalog_search.bounded_count(session, conditions)
     else:
         counts = reason_counts(session, account_id, rules)
-        if outcome == "in_stock":  # a quantity above 0: in stock, and capped unless capped at 0
-            total = counts.get(r.IN_STOCK, 0) + (counts.get(r.CAPPED, 0) if rules.inventory_ceiling else 0)
+        if outcome == r.IN_STOCK:  # a quantity above 0: all units, and capped unless capped at 0
+            total = counts.get(r.ALL_UNITS, 0) + (counts.get(r.CAPPED, 0) if rules.inventory_ceiling else 0)
         else:
             total = counts.get(outcome, 0) if outcome else sum(counts.values())
         more = False
     found = catalog_search.page_of(session, conditions, after=after, before=before)
-    rows = [CatalogRow(p, r.decide(p.available, p.price_cents, rules)) for p in found.products]
-    amazon = reconcile_status.amazon_views(session, account_id, [p.sku for p in found.products],
+    skus = [p.sku for p in found.products]
+    states = listing_states(account_id, skus)
+    rows = [CatalogRow(p, r.decide(p.available, p.price_cents, rules), states.get(p.sku))
+            for p in found.products]
+    amazon = reconcile_status.amazon_views(session, account_id, skus,
                                            current_app.config["AMAZON_SELLER_CENTRAL_URL"])
     return {"rows": rows, "total": total, "more": more, "next_after": found.next_after,
             "prev_before": found.prev_before, "query": query, "outcome": outcome, "amazon": amazon}
 
 
-def _page_url(results: dict[str, Any], *, after: str | None = None, before: str | None = None) -> str:
+def _search_args(results: dict[str, Any], *, after: str | None = None,
+                 before: str | None = None) -> dict[str, Any]:
     args: dict[str, Any] = {}
     if results["query"]:
         args["q"] = results["query"]
@@ -119,7 +125,7 @@ def _page_url(results: dict[str, Any], *, after: str | None = None, before: str 
         args["after"] = after
     if before is not None:
         args["before"] = before
-    return url_for("catalog.index", **args)
+    return args
 
 
 def _latest_import(account_id: int) -> CatalogImport | None:
@@ -129,32 +135,63 @@ def _latest_import(account_id: int) -> CatalogImport | None:
     ).scalar_one_or_none()
 
 
-@bp.get("/")
-@signed_in
-def index() -> Response:
-    """Show the catalog; htmx searches get only the results table."""
-    account = current_account()
-    assert account.id is not None
+def _search_from_request(account_id: int) -> tuple[r.Rules, dict[str, Any]]:
     query = request.args.get("q", "").strip()[:MAX_QUERY]
     outcome = request.args.get("outcome", "")
-    if outcome not in OUTCOME_FILTERS:
+    if outcome not in FILTERS:
         outcome = ""
     after = request.args.get("after", "")[:SKU_MAX_LENGTH] or None
     before = request.args.get("before", "")[:SKU_MAX_LENGTH] or None
-    rules = r.Rules.from_settings(get_session().get(AmazonSettings, account.id))
-    results = search(account.id, rules, query=query, outcome=outcome, after=after, before=before)
-    context: dict[str, Any] = {
-        "account": account, "rules": rules, "results": results, "filters": OUTCOME_FILTERS,
-        "page_url": lambda **cursor: _page_url(results, **cursor), "usd": r.format_usd,
+    rules = r.Rules.from_settings(get_session().get(AmazonSettings, account_id))
+    return rules, search(account_id, rules, query=query, outcome=outcome, after=after, before=before)
+
+
+def _results_context(rules: r.Rules, results: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "rules": rules, "results": results, "filters": FILTERS, "usd": r.format_usd,
         "labels": r.REASON_LABELS, "not_on_amazon_advice": reconcile_status.NOT_ON_AMAZON_ADVICE,
-        "editable": can_manage(), "is_admin": _is_admin(), "import_form": ImportForm(),
-        "latest_import": _import_view(_latest_import(account.id)), "import_error": None,
+        "page_url": lambda **cursor: url_for("catalog.index", **_search_args(results, **cursor)),
+        "fragment_url": lambda **cursor: url_for("catalog.results", **_search_args(results, **cursor)),
     }
-    if htmx and htmx.target == "catalog-results":
-        response = make_response(render_template("partial/catalog/results.html", **context))
-        response.headers["Vary"] = "HX-Request"
-        return response
-    return render_page("catalog/index", **context)
+
+
+def _page(account: Account, rules: r.Rules, results: dict[str, Any], *, form: ImportForm | None = None,
+          error: str | None = None, status: int = 200) -> Response:
+    assert account.id is not None
+    return render_page(
+        "catalog/index", status=status, account=account, editable=can_manage(), is_admin=_is_admin(),
+        import_form=form or ImportForm(), latest_import=_import_view(_latest_import(account.id)),
+        import_error=error, **_results_context(rules, results),
+    )
+
+
+@bp.get("/")
+@signed_in
+def index() -> Response:
+    """Show the catalog (its search form asks ``results`` for the table alone)."""
+    account = current_account()
+    assert account.id is not None
+    rules, results = _search_from_request(account.id)
+    return _page(account, rules, results)
+
+
+@bp.get("/results")
+@signed_in
+def results() -> Response:
+    """Return the results table for the active search; the address bar shows the catalog page's URL.
+
+    A plain GET (no htmx, a bookmarked or shared link) goes to the catalog page with the same search.
+    """
+    account = current_account()
+    assert account.id is not None
+    if not htmx:
+        args: dict[str, Any] = request.args.to_dict()
+        return redirect(url_for(".index", **args))
+    rules, found = _search_from_request(account.id)
+    response = render_fragment("catalog/results", **_results_context(rules, found))
+    response.headers["HX-Push-Url"] = url_for(".index", **_search_args(found, after=request.args.get("after"),
+                                                                      before=request.args.get("before")))
+    return response
 
 
 def _import_view(job: CatalogImport | None) -> dict[str, Any] | None:
@@ -168,38 +205,37 @@ def _import_view(job: CatalogImport | None) -> dict[str, Any] | None:
 
 @bp.post("/import")
 @manage
+@body_limit("IMPORT_MAX_BYTES")
 def import_csv() -> Response:
-    """Start a CSV import and show its progress (post/redirect/get)."""
+    """Store a CSV file, queue its import and show its progress (post/redirect/get)."""
     account = current_account()
     assert account.id is not None
     form = ImportForm()
     upload = request.files.get("file")
     error = None
+    status = 422
     if not form.validate_on_submit():
         error = "Your form expired. Reload the page and choose the file again."
     elif upload is None or not upload.filename:
         error = "Choose a CSV file to import."
+    elif not upload.stream.read(4096).strip():
+        error = "The file is empty. The first line must be the header: sku,title,available,price"
     else:
-        data = upload.read(MAX_UPLOAD_BYTES + 1)
-        if len(data) > MAX_UPLOAD_BYTES:
-            error = (f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB. Split it into smaller "
-                     "files.")
-        elif not data.strip():
-            error = "The file is empty. The first line must be the header: sku,title,available,price"
+        upload.stream.seek(0)
+        user = current_user()
+        try:
+            job = start_import(get_session(), import_dir_of(current_app.config), account_id=account.id,
+                               user_id=user.id if user else None, filename=upload.filename,
+                               stream=upload.stream, enqueue=enqueue_import)
+        except ImportNotQueued as exc:
+            error, status = str(exc), 503
+        except ImportRefused as exc:
+            error, status = str(exc), 409
         else:
-            user = current_user()
-            job = start_import(get_session(), current_app.config["DATABASE_URL"], account_id=account.id,
-                               user_id=user.id if user else None, filename=upload.filename, data=data)
             return redirect(url_for(".import_status", import_id=job.id))
     rules = r.Rules.from_settings(get_session().get(AmazonSettings, account.id))
-    results = search(account.id, rules, query="", outcome="")
-    return render_page(
-        "catalog/index", status=422, account=account, rules=rules, results=results, filters=OUTCOME_FILTERS,
-        page_url=lambda **cursor: _page_url(results, **cursor), usd=r.format_usd, labels=r.REASON_LABELS,
-        editable=True,
-        is_admin=_is_admin(), import_form=form, latest_import=_import_view(_latest_import(account.id)),
-        import_error=error,
-    )
+    found = search(account.id, rules, query="", outcome="")
+    return _page(account, rules, found, form=form, error=error, status=status)
 
 
 @bp.get("/import/<int:import_id>")

@@ -301,6 +301,46 @@ def mark_needs_reauthorization(db: Session, connection: Connection, code: str, m
     _failed(db, connection, Check.NEEDS_REAUTHORIZATION, code, message)
 
 
+#: The reasons the health probe gives when Amazon answers but the seller can no longer use the integration.
+PROBE_REASONS = {
+    Check.INDIVIDUAL_PLAN: "Amazon reports this seller account is on the Individual selling plan. You need a "
+                           "Professional selling plan (not Individual) to use the integration.",
+    Check.NO_US_MARKETPLACE: "Amazon reports this seller account no longer participates in the Amazon US "
+                             "marketplace (Amazon.com).",
+}
+
+
+def probe_connection(db: Session, connection: Connection, *, amazon: AmazonClient, cipher: TokenCipher,
+                     now: datetime | None = None) -> CheckResult:
+    """Check that Amazon still accepts the connection; record the answer and when it was asked.
+
+    The LWA token is refreshed first (a cached access token would hide a grant revoked in Seller Central),
+    then the seller check of step 3 runs. A revoked grant means "needs re-authorization"; a seller without
+    the US marketplace or the Professional plan is an error with the reason, so syncs stop until it is fixed.
+    """
+    now = now or utcnow()
+    connection.health_checked_at = now
+    try:
+        seller = seller_auth(connection, cipher)
+        if seller is not None:
+            amazon.access_token(seller, force_refresh=True)
+    except InvalidToken:
+        pass  # verify_seller reports the unreadable token to the operator
+    except AuthorizationRevoked as exc:
+        mark_needs_reauthorization(db, connection, exc.code or "invalid_grant", exc.message)
+        return CheckResult(Check.NEEDS_REAUTHORIZATION, exc.message)
+    except AmazonError:
+        pass  # verify_seller asks again and classifies the failure
+    result = verify_seller(db, connection, amazon=amazon, cipher=cipher, now=now)
+    reason = PROBE_REASONS.get(result.check)
+    if reason is not None:
+        connection.status = ConnectionStatus.ERROR
+        _failed(db, connection, result.check, result.check.value, reason)
+        return CheckResult(result.check, reason)
+    db.commit()
+    return result
+
+
 def stored_check(connection: Connection | None) -> CheckResult | None:
     """Return the last seller check as stored on the connection, for a page rendered without a live check."""
     if connection is None or not connection.refresh_token_encrypted:

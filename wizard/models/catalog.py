@@ -6,7 +6,7 @@ Times are naive UTC (``NaiveDatetime``): SQLModel maps a plain ``datetime`` to a
 from __future__ import annotations
 
 from pydantic import NaiveDatetime
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from wizard.models.base import utcnow
@@ -98,6 +98,12 @@ class CatalogImport(SQLModel, table=True):
     """One CSV import: its progress (polled by the page) and its bad rows."""
 
     __tablename__ = "catalog_import"
+    __table_args__ = (
+        # One running import per account, enforced by the database: two uploads at the same moment cannot
+        # both start (the second insert fails and the merchant is told to wait).
+        Index("uq_catalog_import_one_running", "account_id", unique=True,
+              sqlite_where=text("status = 'running'"), postgresql_where=text("status = 'running'")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)

@@ -47,6 +47,8 @@ class Connection(SQLModel, table=True):
     #: What went wrong last, for the merchant (a tip key) and the operator (Amazon's code).
     last_error_code: str | None = Field(default=None, max_length=80)
     last_error_message: str | None = Field(default=None, max_length=500)
+    #: When the health probe (``jobs/health.py``, or "Check now") last asked Amazon about the connection.
+    health_checked_at: NaiveDatetime | None = None
     updated_at: NaiveDatetime = Field(default_factory=utcnow)
 
     @property

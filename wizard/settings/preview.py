@@ -166,7 +166,7 @@ def _cells(stock: Any, price: Any, bands: list[tuple[int, int | None]], tail_fro
 
 def _units(decision: r.Decision, group: _Group) -> int:
     # Past every setting, an uncapped in-stock product advertises its own stock: use the group's sum.
-    if group.tail and decision.reason == r.IN_STOCK:
+    if group.tail and decision.reason == r.ALL_UNITS:
         return group.sum_available
     return decision.quantity * group.count
 

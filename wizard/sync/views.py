@@ -26,6 +26,7 @@ from wizard.security import current_account, manage, signed_in
 from wizard.sync import dryrun, ledger, urgent
 from wizard.sync.progress import Progress
 from wizard.tasks import enqueue_sync
+from wizard.wording import REACHES_AMAZON
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
 
@@ -154,6 +155,5 @@ def sync_now() -> Response:
         return redirect(url_for("sync.index"))
     ledger.queue_manual_run(session, account.id)
     enqueue_sync(account.id, SyncTrigger.MANUAL.value)
-    flash("Sync started. Progress shows below; most changes appear on Amazon within 15 to 30 minutes.",
-          "success")
+    flash(f"Sync started. Progress shows below. {REACHES_AMAZON}", "success")
     return redirect(url_for("sync.index"))

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from flask import current_app, redirect, render_template, request, session, url_for
+from redis.exceptions import RedisError
 from werkzeug.wrappers import Response
 
 from wizard.amazon import AmazonError, AmazonUnavailable, AuthorizationRevoked, InvalidClient
@@ -27,10 +28,26 @@ from wizard.connect.service import (
 from wizard.connect.tips import CALLBACK_MESSAGES
 from wizard.connect.views.common import bp, redirect_uri, signed_in_user
 from wizard.db import get_session
+from wizard.models.sync import SyncTrigger
 from wizard.security import current_account, current_user, manage, public
 from wizard.services import get_amazon, get_cipher
 
 log = logging.getLogger(__name__)
+
+
+def _enqueue_catch_up_sync(account_id: int) -> None:
+    """Send what changed while Amazon refused the connection now, not at the next scheduled run."""
+    from jobs.queue import enqueue_sync, redis_connection
+
+    try:
+        redis = redis_connection(current_app.config["REDIS_URL"])
+        try:
+            enqueue_sync(account_id, SyncTrigger.CHANGE.value, connection=redis)
+        finally:
+            redis.close()
+    except RedisError:
+        log.exception("could not enqueue the catch-up sync of account %s; the next scheduled run sends it",
+                      account_id)
 
 
 # ---- the OAuth callback ------------------------------------------------------------------------------------
@@ -98,6 +115,8 @@ def oauth_callback() -> Response | str | tuple[str, int]:
     except SellerTaken:
         return _callback_page("seller_taken", mode, 409, seller=seller)
     log.info("account %s authorized seller %s (%s)", user.account_id, seller, outcome.value)
+    if outcome == Outcome.REAUTHORIZED:
+        _enqueue_catch_up_sync(user.account_id)
     pending = outcome == Outcome.PENDING_CONFIRMATION
     next_url = url_for("connect.confirm_seller") if pending else url_for("connect.verify")
     if mode == oauth.TAB:

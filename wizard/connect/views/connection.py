@@ -10,12 +10,14 @@ from werkzeug.wrappers import Response
 from wizard.accounts.service import managers_of
 from wizard.connect import tips
 from wizard.connect.service import (
+    Check,
     SellerTaken,
     confirm_pending,
     connection_for,
     discard_pending,
     disconnect,
     pending_seller_glance,
+    probe_connection,
 )
 from wizard.connect.steps import StepName, current_step
 from wizard.connect.tips import CALLBACK_MESSAGES
@@ -45,6 +47,26 @@ def index() -> Response:
         return redirect(step_url(step))
     return render_page("connect/index", **page_context(account, None), form=EmptyForm(),
                        managers=managers_of(get_session(), account.id or 0), now=utcnow())
+
+
+@bp.post(PREFIX + "/check")
+@manage
+def check_now() -> Response:
+    """Ask Amazon now whether the connection still works ("Check now"), as the hourly health probe does."""
+    account = current_account()
+    connection = connection_for(get_session(), account.id or 0)
+    if connection is None or not connection.refresh_token_encrypted:
+        return redirect(url_for("connect.index"))
+    # Through the shared rate buckets, like every other Sellers API call (0.016 rps, burst 15).
+    amazon = get_amazon()
+    result = probe_connection(get_session(), connection, amazon=amazon, cipher=get_cipher())
+    if result.check == Check.VERIFIED:
+        flash("Checked just now: Amazon accepts the connection.", "success")
+    elif result.check == Check.UNAVAILABLE:
+        flash("Amazon did not answer just now. Nothing changed here; try again in a few minutes.", "info")
+    else:
+        flash("Checked just now: the connection needs your attention (see below).", "danger")
+    return redirect(url_for("connect.index"))
 
 
 # ---- re-authorize -----------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ PostgreSQL's native enum types never accepted the lowercase values, so there is 
 comparing a native enum with an unknown label is an error): the statements run only where enums are plain
 strings.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-30 06:45:00
 """
 
@@ -19,8 +19,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,113 @@
+"""Settings > Amazon without Flask: store a change with its version, read the history, describe a change."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from wizard import rules as r
+from wizard.models import AmazonSettings, SettingsVersion, User
+from wizard.models.base import utcnow
+from wizard.rules import Rules
+from wizard.settings.preview import impact
+
+HISTORY_LIMIT = 20
+
+SETTING_LABELS = {
+    "inventory_buffer": "Buffer",
+    "inventory_ceiling": "Ceiling",
+    "min_price_cents": "Minimum price",
+    "disable_pricing": "Disable Pricing",
+}
+
+
+def load_settings(session: Session, account_id: int) -> AmazonSettings | None:
+    """Return the account's saved settings row, if any."""
+    return session.get(AmazonSettings, account_id)
+
+
+def apply_rules(session: Session, account_id: int, new: Rules, *, user_id: int | None,
+                restored_from_id: int | None = None) -> bool:
+    """Store ``new`` as the account's settings and record a version if anything changed.
+
+    The first save always records a version (it completes the wizard). Return whether a version was recorded.
+    """
+    saved = load_settings(session, account_id)
+    before = Rules.from_settings(saved) if saved is not None and saved.saved_at else None
+    if saved is None:
+        saved = AmazonSettings(account_id=account_id)
+    if before == new:
+        return False
+    summary = impact(session, account_id, before or Rules(), new, examples=0).summary()
+    saved.inventory_buffer = new.inventory_buffer
+    saved.inventory_ceiling = new.inventory_ceiling
+    saved.min_price_cents = new.min_price_cents
+    saved.disable_pricing = new.disable_pricing
+    saved.saved_at = utcnow()
+    saved.saved_by_user_id = user_id
+    session.add(saved)
+    session.add(SettingsVersion(
+        account_id=account_id, user_id=user_id, before=json.dumps(before.as_dict()) if before else None,
+        after=json.dumps(new.as_dict()), preview_summary=json.dumps(summary),
+        restored_from_id=restored_from_id,
+    ))
+    session.commit()
+    return True
+
+
+def history(session: Session, account_id: int) -> list[dict[str, Any]]:
+    """Return the latest saved versions, newest first, each with who saved it and what changed."""
+    versions = session.exec(
+        select(SettingsVersion).where(SettingsVersion.account_id == account_id)
+        .order_by(col(SettingsVersion.id).desc()).limit(HISTORY_LIMIT)
+    ).all()
+    user_ids = {v.user_id for v in versions if v.user_id is not None}
+    names = {u.id: u.name for u in session.exec(select(User).where(col(User.id).in_(user_ids)))} if user_ids \
+        else {}
+    rows = []
+    for index, version in enumerate(versions):
+        after = Rules.from_dict(json.loads(version.after))
+        before = Rules.from_dict(json.loads(version.before)) if version.before else None
+        rows.append({
+            "version": version,
+            "who": names.get(version.user_id, "Someone no longer on the account") if version.user_id else "—",
+            "after": after,
+            "changes": describe_changes(before, after),
+            "summary": json.loads(version.preview_summary or "{}"),
+            "current": index == 0,
+        })
+    return rows
+
+
+def describe_setting(name: str, rules: Rules) -> str:
+    """Return one setting's value as the merchant reads it."""
+    if name == "inventory_buffer":
+        return f"{rules.inventory_buffer} units"
+    if name == "inventory_ceiling":
+        return "no ceiling" if rules.inventory_ceiling is None else f"{rules.inventory_ceiling} units"
+    if name == "min_price_cents":
+        return r.format_usd(rules.min_price_cents)
+    return "on" if rules.disable_pricing else "off"
+
+
+def describe_changes(before: Rules | None, after: Rules) -> list[str]:
+    """Return "Buffer: 0 units → 6 units" lines for what changed (every setting on a first save)."""
+    lines = []
+    for name, label in SETTING_LABELS.items():
+        new = describe_setting(name, after)
+        if before is None:
+            lines.append(f"{label}: {new}")
+        elif getattr(before, name) != getattr(after, name):
+            lines.append(f"{label}: {describe_setting(name, before)} → {new}")
+    return lines
+
+
+def gate_example(rules: Rules) -> list[tuple[int, r.Decision]]:
+    """Return the gate in action for these settings: just below the buffer, at it, and well above."""
+    buffer = rules.inventory_buffer
+    price = max(rules.min_price_cents, 1999)
+    stocks = sorted({max(buffer - 1, 0), buffer, max(buffer * 3, 10)})
+    return [(stock, r.decide(stock, price, Rules(buffer, rules.inventory_ceiling, 0, False)))
+            for stock in stocks]
