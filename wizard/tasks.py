@@ -97,6 +97,13 @@ def request_full_sweep(account_id: int, redis: Redis) -> bool:
     return _request(account_id, redis)
 
 
+def enqueue_import(import_id: int) -> None:
+    """Enqueue the stored CSV import ``import_id`` on the imports queue."""
+    from jobs.queue import enqueue_import as _enqueue
+
+    _enqueue(import_id)
+
+
 def sync_queue_depth(redis: Redis) -> int:
     """Return how many sync jobs wait, queued or scheduled (the metrics' queue depth)."""
     from jobs.queue import sync_queue
@@ -105,4 +112,11 @@ def sync_queue_depth(redis: Redis) -> int:
     return int(queue.count + queue.scheduled_job_registry.count)
 
 
-__all__ = ["clear_soon_guard", "enqueue_sync", "request_full_sweep", "schedule_sync_soon", "sync_queue_depth"]
+__all__ = [
+    "clear_soon_guard",
+    "enqueue_import",
+    "enqueue_sync",
+    "request_full_sweep",
+    "schedule_sync_soon",
+    "sync_queue_depth",
+]

@@ -15,7 +15,6 @@ from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from jobs.queue import enqueue_import
 from wizard import rules as r
 from wizard.catalog import api_tokens
 from wizard.catalog import search as catalog_search
@@ -30,6 +29,7 @@ from wizard.reconcile import status as reconcile_status
 from wizard.rendering import render_fragment, render_page
 from wizard.security import Refused, can_manage, current_account, current_user, manage, signed_in
 from wizard.settings.preview import reason_counts
+from wizard.tasks import enqueue_import
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 

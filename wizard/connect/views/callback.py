@@ -37,14 +37,10 @@ log = logging.getLogger(__name__)
 
 def _enqueue_catch_up_sync(account_id: int) -> None:
     """Send what changed while Amazon refused the connection now, not at the next scheduled run."""
-    from jobs.queue import enqueue_sync, redis_connection
+    from wizard.tasks import enqueue_sync
 
     try:
-        redis = redis_connection(current_app.config["REDIS_URL"])
-        try:
-            enqueue_sync(account_id, SyncTrigger.CHANGE.value, connection=redis)
-        finally:
-            redis.close()
+        enqueue_sync(account_id, SyncTrigger.CHANGE.value)
     except RedisError:
         log.exception("could not enqueue the catch-up sync of account %s; the next scheduled run sends it",
                       account_id)
