@@ -64,7 +64,7 @@ def _create_engine(url: str) -> Engine:
     if is_postgresql(url):
         from wizard.config import from_environment
 
-        config = from_environment()
+        config = from_environment(check=False)  # only the pool sizes; the process checks safety itself
         # A web process needs one connection per gunicorn thread, a worker one; the overflow covers bursts.
         # pre_ping drops connections that PostgreSQL or a proxy closed while idle (a restart, a failover);
         # recycle keeps any connection from outliving a proxy's idle timeout.
