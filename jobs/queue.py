@@ -13,7 +13,7 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Retry, SimpleWorker, Worker
+from rq import Queue, Retry, Worker
 from rq import cron as rq_cron
 from rq.command import send_kill_horse_command, send_shutdown_command
 from rq.job import Job
@@ -170,50 +170,11 @@ def cron_scheduler(connection: Redis, interval: int) -> rq_cron.CronScheduler:
     return scheduler
 
 
-def run_worker_burst(connection: Redis, *, with_scheduler: bool = False) -> bool:
-    """Work the sync queue until it is empty in this process (tests and the benchmark)."""
-    worker = SimpleWorker([sync_queue(connection)], connection=connection)
-    return bool(worker.work(burst=True, with_scheduler=with_scheduler))
-
-
-def run_urgent_burst(connection: Redis) -> bool:
-    """Work the urgent queue until it is empty in this process (tests and the benchmark)."""
-    worker = SimpleWorker([Queue(URGENT_QUEUE, connection=connection)], connection=connection)
-    return bool(worker.work(burst=True))
-
-
-def scheduled_job_count(connection: Redis) -> int:
-    """Return how many sync jobs wait for their time to come (``enqueue_in``)."""
-    return int(sync_queue(connection).scheduled_job_registry.count)
-
-
-def queued_job_count(connection: Redis) -> int:
-    """Return how many sync jobs wait in the queue."""
-    return int(sync_queue(connection).count)
-
-
-def release_scheduled_jobs(connection: Redis) -> int:
-    """Move every scheduled sync job to the queue now, whatever its time (tests); return how many."""
-    queue = sync_queue(connection)
-    registry = queue.scheduled_job_registry
-    moved = 0
-    for job_id in registry.get_job_ids():
-        job = Job.fetch(job_id, connection=connection)
-        registry.remove(job)
-        queue.enqueue_job(job)
-        moved += 1
-    return moved
-
-
 __all__ = [
     "IMPORT_QUEUE",
     "SYNC_QUEUE",
     "enqueue_import",
     "import_queue",
-    "queued_job_count",
-    "release_scheduled_jobs",
-    "run_worker_burst",
-    "scheduled_job_count",
     "clear_soon_guard",
     "cron_scheduler",
     "enqueue_sync",
@@ -221,7 +182,6 @@ __all__ = [
     "register_cron",
     "schedule_sync_soon",
     "enqueue_urgent",
-    "run_urgent_burst",
     "sync_queue",
 ]
 
@@ -317,12 +277,6 @@ def enqueue_health_check(account_id: int, *, connection: Redis) -> Job:
     return Queue(HEALTH_QUEUE, connection=connection).enqueue(
         HEALTH_JOB, account_id, job_timeout=900, result_ttl=3600, failure_ttl=86400,
         description=f"connection health of account {account_id}")
-
-
-def run_health_burst(connection: Redis) -> bool:
-    """Work the health queue until it is empty in this process (tests)."""
-    worker = SimpleWorker([Queue(HEALTH_QUEUE, connection=connection)], connection=connection)
-    return bool(worker.work(burst=True))
 
 
 def register_health_cron(interval: int) -> None:

@@ -13,8 +13,9 @@ from redis import Redis
 from sqlmodel import Session, select
 
 from jobs.health import enqueue_all_health_checks
-from jobs.queue import run_health_burst, sync_queue
+from jobs.queue import sync_queue
 from tests.conftest import Merchant, sign_in
+from tests.fixtures.queues import run_health_burst
 from tests.fixtures.sandbox import SandboxControl
 from tests.helpers import csrf_token
 from tests.integration.connect_support import (
