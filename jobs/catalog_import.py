@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from jobs.queue import schedule_sync_soon
 from wizard.catalog.importer import import_dir_of, run_import
 from wizard.config import from_environment
+from wizard.tasks import schedule_sync_soon
 
 
 def import_catalog(import_id: int) -> None:

@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 from redis import Redis
-from redis.exceptions import RedisError
 from rq import Queue, Retry, Worker
 from rq import cron as rq_cron
 from rq.command import send_kill_horse_command, send_shutdown_command
@@ -107,45 +106,6 @@ def urgent_started(account_id: int, connection: Redis) -> None:
     connection.delete(_urgent_key(account_id))
 
 
-def _soon_key(account_id: int) -> str:
-    return f"sync:soon:{account_id}"
-
-
-def schedule_sync_soon(account_id: int) -> bool:
-    """Schedule a sync of ``account_id`` in ``SYNC_SOON_DELAY`` seconds, coalescing a burst of changes.
-
-    Called after the settings are saved and after stock or price changes arrive through the API. The first
-    call of a burst enqueues one delayed run and sets a guard key that lives as long as the delay; the calls
-    that follow while it is set add nothing. Return whether a run was enqueued.
-
-    If Redis is down the change is still safe in the database and the next scheduled run (every
-    ``SYNC_INTERVAL``) sends it, so the caller's request does not fail:
-    the problem is logged for the operator.
-    """
-    config = _config()
-    delay = int(config.get("SYNC_SOON_DELAY", 60))
-    connection = redis_connection(config["REDIS_URL"])
-    try:
-        if config.get("URGENT_LANE", True):
-            # Stock-outs do not wait for the feed (issue 11 §1): the lane decides which changes are urgent.
-            enqueue_urgent(account_id, connection=connection)
-        if not connection.set(_soon_key(account_id), "1", nx=True, ex=max(delay, 1)):
-            return False
-        enqueue_sync(account_id, "change", connection=connection, delay=delay)
-        return True
-    except RedisError:
-        log.exception("could not schedule a sync for account %s; the next scheduled run will send the change",
-                      account_id)
-        return False
-    finally:
-        connection.close()
-
-
-def clear_soon_guard(account_id: int, connection: Redis) -> None:
-    """Let the next change schedule a new run (called when a run starts planning)."""
-    connection.delete(_soon_key(account_id))
-
-
 def register_cron(interval: int) -> None:
     """Register the interval job that enqueues a sync of every connected account (from ``cron_config.py``).
 
@@ -175,12 +135,10 @@ __all__ = [
     "SYNC_QUEUE",
     "enqueue_import",
     "import_queue",
-    "clear_soon_guard",
     "cron_scheduler",
     "enqueue_sync",
     "redis_connection",
     "register_cron",
-    "schedule_sync_soon",
     "enqueue_urgent",
     "sync_queue",
 ]

@@ -1,6 +1,6 @@
 """The urgent lane's job (issue 11 §1): send an account's stock-outs now with ``patchListingsItem``.
 
-Enqueued by every stock, price or settings change (``jobs.queue.schedule_sync_soon``) and by a reconcile
+Enqueued by every stock, price or settings change (``wizard.tasks.schedule_sync_soon``) and by a reconcile
 that found drift; one pass reads the newest state, so a burst of changes needs one pass. Workers take the
 ``urgent`` queue before ``sync`` and ``reconcile``. What the lane leaves (over the per-minute bound, or
 stopped by the guard) goes into a feed run enqueued at once.
