@@ -21,6 +21,7 @@ from tests.fixtures.sandbox import SandboxControl
 from tests.fixtures.services import wait_until
 from tests.fixtures.worker import REPO_ROOT, Seller, kill_worker
 from tests.integration.test_reconcile_sweeps import sweep
+from wizard.models.base import utcnow
 from wizard.models.reconcile import AmazonListing, ReconcileSweep
 
 
@@ -60,6 +61,10 @@ def test_full_sweep_of_20000_and_incremental_after_3000_changes_get_no_429(
 
     since = _last_sweep(db, seller.account_id).started_at + timedelta(seconds=1)
     change_listings(sandbox, seller.seller_id, 3_000, since, quantity=9)
+    # The changes are stamped up to 3 s after ``since``; an incremental sweep reads up to the moment it
+    # starts (later changes are the next sweep's), so start it once the last change is in the past.
+    last_change = since + timedelta(milliseconds=3_000)
+    wait_until(lambda: utcnow() > last_change, timeout=30, message="the last change to be in the past")
     before = sandbox.stats()["calls"]
     assert sweep("incremental", seller.account_id).status == "done"
     incremental_calls = _diff(sandbox.stats()["calls"], before)
