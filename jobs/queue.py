@@ -58,6 +58,27 @@ def enqueue_sync(account_id: int, trigger: str, *, connection: Redis, delay: flo
     return queue.enqueue(SYNC_JOB, account_id, trigger, **options)
 
 
+def _rerun_key(account_id: int) -> str:
+    return f"sync:rerun:{account_id}"
+
+
+def enqueue_rerun(account_id: int, *, connection: Redis, delay: float | None = None) -> bool:
+    """Enqueue a run for changes no run has planned yet, unless one is already on its way; return if enqueued.
+
+    Any sync job other than a follow-up does this run's work, so each clears the key when it starts
+    (:func:`rerun_started`).
+    """
+    if not connection.set(_rerun_key(account_id), "1", nx=True, ex=int(delay or 0) + 600):
+        return False
+    enqueue_sync(account_id, "change", connection=connection, delay=delay)
+    return True
+
+
+def rerun_started(account_id: int, connection: Redis) -> None:
+    """A sync job that may plan has started: the next pending change may ask for another run."""
+    connection.delete(_rerun_key(account_id))
+
+
 #: CSV imports run on their own queue (worked by the ``importer`` process), never behind a long sync.
 IMPORT_QUEUE = "imports"
 IMPORT_JOB = "jobs.catalog_import.import_catalog"
@@ -136,8 +157,10 @@ __all__ = [
     "enqueue_import",
     "import_queue",
     "cron_scheduler",
+    "enqueue_rerun",
     "enqueue_sync",
     "redis_connection",
+    "rerun_started",
     "register_cron",
     "enqueue_urgent",
     "sync_queue",

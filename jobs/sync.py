@@ -12,7 +12,7 @@ import logging
 from sqlalchemy import select
 from sqlmodel import col
 
-from jobs.queue import enqueue_sync
+from jobs.queue import enqueue_rerun, enqueue_sync, rerun_started
 from wizard.config import from_environment
 from wizard.connect.service import usable_condition
 from wizard.connect.steps import facts_for, ready_to_sync
@@ -21,8 +21,15 @@ from wizard.models import Account, Connection
 from wizard.models.sync import SyncTrigger
 from wizard.redis_connection import open_redis
 from wizard.sync.runner import FOLLOW, run_account
+from wizard.tasks import changes_pending
 
 log = logging.getLogger(__name__)
+
+
+#: Outcomes after which changes still pending need a run of their own (value: wait first?): another job held
+#: the lock, or the run has finished. After any other outcome a follow-up is on its way, the run waits for
+#: the merchant, or it cannot run at all.
+RERUN_AFTER = {"busy": True, "done": False, "nothing_to_follow": False}
 
 
 def sync_account(account_id: int, trigger: str = SyncTrigger.CRON.value) -> str:
@@ -30,9 +37,16 @@ def sync_account(account_id: int, trigger: str = SyncTrigger.CRON.value) -> str:
     config = from_environment()
     redis = open_redis(config["REDIS_URL"])
     try:
+        if trigger != FOLLOW:
+            rerun_started(account_id, redis)
         outcome = run_account(config, redis, account_id, trigger)
         if outcome.follow_up_in is not None:
             enqueue_sync(account_id, FOLLOW, connection=redis, delay=max(1.0, outcome.follow_up_in))
+        if outcome.status in RERUN_AFTER and changes_pending(account_id, redis):
+            # A change asked for a run this job could not plan: never lose it. While another job holds the
+            # lock, ask again after a short wait (the holder may have died: its lock expires by itself).
+            wait = float(config["SYNC_SOON_DELAY"]) if RERUN_AFTER[outcome.status] else None
+            enqueue_rerun(account_id, connection=redis, delay=wait)
         if outcome.error is not None:
             raise outcome.error
         return outcome.status

@@ -8,6 +8,11 @@ imports RQ and ``jobs`` may import ``wizard`` freely without a cycle. The import
 The "soon" guard (a Redis key per account) coalesces a burst of catalog changes into one delayed run; the sync
 runner clears it when a run starts planning (:func:`clear_soon_guard`), so changes arriving after that point
 schedule the next run.
+
+A change's run can find the account's sync busy (another job holds its lock, or a run is still following its
+feeds): the run it asked for must not be lost. So every change also sets a "changes pending" mark, cleared
+only when a run starts planning; a sync job that ends while the mark is set asks for another run
+(:func:`changes_pending`, used by ``jobs/sync.py``).
 """
 
 from __future__ import annotations
@@ -73,6 +78,7 @@ def schedule_sync_soon(account_id: int) -> bool:
             from jobs.queue import enqueue_urgent
 
             enqueue_urgent(account_id, connection=connection)
+        connection.set(_pending_key(account_id), "1", ex=PENDING_TTL)
         if not connection.set(_soon_key(account_id), "1", nx=True, ex=max(delay, 1)):
             return False
         enqueue_sync(account_id, "change", redis=connection, delay=delay)
@@ -85,9 +91,22 @@ def schedule_sync_soon(account_id: int) -> bool:
         connection.close()
 
 
+#: The "changes pending" mark outlives any run; the scheduled run (every ``SYNC_INTERVAL``) is the backstop.
+PENDING_TTL = 86400
+
+
+def _pending_key(account_id: int) -> str:
+    return f"sync:pending:{account_id}"
+
+
 def clear_soon_guard(account_id: int, redis: Redis) -> None:
-    """Let the next change schedule a new run (called when a run starts planning)."""
-    redis.delete(_soon_key(account_id))
+    """A run starts planning: it sees every change so far, and the next change schedules a new run."""
+    redis.delete(_soon_key(account_id), _pending_key(account_id))
+
+
+def changes_pending(account_id: int, redis: Redis) -> bool:
+    """Return whether changes arrived that no run has planned yet."""
+    return bool(redis.exists(_pending_key(account_id)))
 
 
 def request_full_sweep(account_id: int, redis: Redis) -> bool:
@@ -113,6 +132,7 @@ def sync_queue_depth(redis: Redis) -> int:
 
 
 __all__ = [
+    "changes_pending",
     "clear_soon_guard",
     "enqueue_import",
     "enqueue_sync",

@@ -44,10 +44,6 @@ def start_lane_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]
 
 
 @pytest.mark.slow
-# Known defect, issue 11 stays open for it: since the sync engine moved into wizard/sync/runner.py, a few SKUs
-# changed through the urgent lane during faults are left at an older quantity and no further run is
-# scheduled (every run DONE, the last change not on Amazon). The test still runs and reports XFAIL/XPASS.
-@pytest.mark.xfail(reason="issue 11: urgent lane + feeds leave a stale SKU after faults (open)", strict=False)
 def test_urgent_lane_and_feeds_converge_under_faults_and_a_killed_worker(
         db: Session, seller: Seller, sandbox: Any, redis_url: str, sync_env: dict[str, str], app: Flask,
         client: FlaskClient, merchant: Any, worker_processes: list[Any], tmp_path: Path) -> None:
