@@ -14,12 +14,14 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from jobs.queue import enqueue_sync, enqueue_urgent, urgent_started
+from wizard.amazon.client import AmazonClient
 from wizard.amazon.errors import AmazonError, AuthorizationRevoked
+from wizard.amazon.ratelimit import URGENT
 from wizard.config import from_environment
 from wizard.crypto import TokenCipher
 from wizard.db import session_scope
 from wizard.models import Connection
-from wizard.reconcile.runner import amazon_client, seller_for
+from wizard.reconcile.runner import seller_for
 from wizard.redis_connection import open_redis
 from wizard.sync import urgent
 
@@ -38,7 +40,8 @@ def urgent_account(account_id: int) -> str:
             seller = seller_for(connection, TokenCipher(config["TOKEN_ENCRYPTION_KEYS"]))
             if seller is None:
                 return "not_connected"
-            client = amazon_client(config, redis)
+            # The lane goes first in the seller's Listings budget: reconcile reads wait while it sends.
+            client = AmazonClient.from_config(config, redis, priority=URGENT)
             try:
                 while True:
                     # The lock is taken per chunk, so a feed can be planned between two chunks.

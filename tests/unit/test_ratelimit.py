@@ -74,3 +74,35 @@ def test_a_nonsensical_reported_rate_is_ignored(redis: Redis) -> None:
     buckets.try_acquire("S1", "createFeed")
 
     assert buckets.try_acquire("S1", "createFeed") > 50
+
+
+def test_the_listings_operations_share_one_budget_per_seller(redis: Redis) -> None:
+    buckets = RedisTokenBuckets(redis)
+
+    # Amazon's plan is 5 rps, burst 5; one token of the burst stays in hand against network jitter.
+    takes = [buckets.try_acquire("S1", op) for op in
+             ("searchListingsItems", "patchListingsItem", "getListingsItem", "searchListingsItems")]
+
+    assert takes == [0, 0, 0, 0]
+    assert buckets.try_acquire("S1", "patchListingsItem") > 0
+    assert buckets.try_acquire("S2", "patchListingsItem") == 0
+    assert buckets.try_acquire("S1", "getFeed") == 0  # other operations keep their own plans
+
+
+def test_while_the_urgent_lane_sends_other_callers_of_the_budget_wait(redis: Redis) -> None:
+    sweep = RedisTokenBuckets(redis)
+    lane = RedisTokenBuckets(redis, priority="urgent")
+
+    assert sweep.try_acquire("S1", "searchListingsItems") == 0
+    assert lane.try_acquire("S1", "patchListingsItem") == 0
+
+    assert sweep.try_acquire("S1", "searchListingsItems") > 0  # tokens are left, but the lane goes first
+    assert lane.try_acquire("S1", "patchListingsItem") == 0
+    assert sweep.try_acquire("S2", "searchListingsItems") == 0  # another seller's budget is not held
+    redis.delete("amazon:rate:S1:listings:urgent")  # as if URGENT_HOLD had passed since the lane's last call
+    assert sweep.try_acquire("S1", "searchListingsItems") == 0
+
+
+def test_an_unknown_priority_is_refused(redis: Redis) -> None:
+    with pytest.raises(ValueError, match="priority"):
+        RedisTokenBuckets(redis, priority="vip")

@@ -31,7 +31,7 @@ from wizard.amazon.errors import (
     InvalidClient,
     Throttled,
 )
-from wizard.amazon.ratelimit import RedisTokenBuckets
+from wizard.amazon.ratelimit import NORMAL, RedisTokenBuckets
 from wizard.crypto import InvalidToken, TokenCipher
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ class AmazonClient:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], redis: Redis, *, max_wait: float | None = None,
-                    http: requests.Session | None = None) -> AmazonClient:
+                    http: requests.Session | None = None, priority: str = NORMAL) -> AmazonClient:
         """Build the client the web app and the worker both use, from their configuration.
 
         Retries follow ``AMAZON_RETRY_ATTEMPTS`` and ``AMAZON_RETRY_BASE_DELAY``; access tokens are cached and
@@ -185,10 +185,11 @@ class AmazonClient:
 
         ``max_wait`` bounds how long a call waits for a token of its bucket before giving up with
         ``Throttled`` (the web passes a few seconds: a page must not hang); None waits as long as needed.
+        ``priority=URGENT`` (the urgent lane) goes before every other caller of a shared budget.
         """
         retry = RetryPolicy(attempts=int(config["AMAZON_RETRY_ATTEMPTS"]),
                             base_delay=float(config["AMAZON_RETRY_BASE_DELAY"]))
-        limiter = RedisTokenBuckets(redis, give_up_after=max_wait)
+        limiter = RedisTokenBuckets(redis, give_up_after=max_wait, priority=priority)
         return cls(
             lwa_token_url=config["AMAZON_LWA_TOKEN_URL"],
             client_id=config["AMAZON_LWA_CLIENT_ID"],
