@@ -3,12 +3,16 @@
 One reconcile job per account at a time (its own Redis lock, apart from the sync's, so reading Amazon never
 blocks sending to it). A step with more to do later (a report Amazon is still preparing) re-enqueues itself
 with a delay instead of holding a worker. When an account's first full sweep finishes, its first sync is
-enqueued (issue 10 §3: the first sync of an account starts after its first full sweep).
+enqueued (issue 10 §3: the first sync of an account starts after its first full sweep). A step that found a
+quantity changed on Amazon outside Ecommerce schedules its correction like a stock change.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -23,11 +27,14 @@ from wizard.config import from_environment
 from wizard.connect.steps import facts_for, ready_to_sync
 from wizard.db import session_scope
 from wizard.models import Account, Connection, ConnectionStatus
+from wizard.models.base import utcnow
 from wizard.models.reconcile import SweepKind
 from wizard.models.sync import SyncRun
 from wizard.reconcile.runner import due_kind, run_sweep
+from wizard.reconcile.store import quantity_drift_since
 from wizard.redis_connection import open_redis
 from wizard.sync.lock import AccountLock
+from wizard.tasks import schedule_sync_soon
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +59,16 @@ def reconcile_account(account_id: int, kind: str = "", skus: list[str] | None = 
         if not lock.acquire():
             log.info("account %s: a reconcile is already running; this one is skipped", account_id)
             return "busy"
+        started = utcnow()
         try:
             with lock.keep_alive():
                 outcome = run_sweep(config, redis, account_id, kind, skus)
         finally:
             lock.release()
+        if _found_quantity_drift(config, account_id, started):
+            # Amazon's quantity was changed elsewhere: correct it as a stock change would be (issue 10 §3,
+            # issue 11 §1): the urgent lane at once if Amazon now sells more than we decide, else a run soon.
+            schedule_sync_soon(account_id)
         if outcome.follow_up_in is not None:
             schedule_reconcile_follow_up(account_id, kind, connection=redis,
                                          delay=max(1.0, outcome.follow_up_in), skus=skus)
@@ -67,6 +79,11 @@ def reconcile_account(account_id: int, kind: str = "", skus: list[str] | None = 
         return outcome.status
     finally:
         redis.close()
+
+
+def _found_quantity_drift(config: Mapping[str, Any], account_id: int, since: datetime) -> bool:
+    with session_scope(str(config["DATABASE_URL"])) as session:
+        return quantity_drift_since(session, account_id, since)
 
 
 def _never_synced(config: dict[str, object], account_id: int) -> bool:

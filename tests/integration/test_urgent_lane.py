@@ -134,3 +134,35 @@ def test_more_stock_outs_than_the_guard_share_stop_the_lane_and_join_the_paused_
     [hold] = db.exec(select(RunHold).where(RunHold.account_id == synced.account_id)).all()
     assert hold.decision is None and hold.zero_count == 5
     assert [quantity(sandbox, synced, f"SKU-{n:07d}") for n in range(5)] == [10] * 5
+
+
+def test_a_read_that_finds_amazon_selling_a_product_we_zeroed_sends_the_zero_through_the_lane(
+        db: Session, seller: Seller, sandbox: SandboxControl, reconcile_env: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from rq import Queue, SimpleWorker
+
+    from jobs.queue import RECONCILE_QUEUE, enqueue_reconcile, enqueue_sync
+    from tests.fixtures.reconcile import work_until_idle
+
+    monkeypatch.setenv("URGENT_LANE", "1")
+    redis_url = reconcile_env["REDIS_URL"]
+    sandbox.seed_listings(seller.seller_id, [{"sku": f"SKU-{n:07d}", "quantity": 1, "price": "20.00"}
+                                             for n in range(10)])
+    # Ten listings, so one stock-out stays under the guard's share (20% of the listings in stock).
+    add_products(db, seller.account_id, 10, available=lambda i: 0 if i == 0 else 10,
+                 price_cents=lambda i: 2000)
+    redis = Redis.from_url(redis_url)
+    enqueue_sync(seller.account_id, "manual", connection=redis)
+    work_until_idle(redis_url)  # the first full read, then the first sync
+    assert quantity(sandbox, seller, "SKU-0000000") == 0
+    Queue("urgent", connection=redis).empty()
+
+    sandbox.external_edit(seller.seller_id, "SKU-0000000", quantity=30)  # someone in Seller Central
+    enqueue_reconcile(seller.account_id, "incremental", connection=redis)
+    SimpleWorker([Queue(RECONCILE_QUEUE, connection=redis)], connection=redis).work(burst=True)
+    work_urgent(redis_url)
+
+    assert quantity(sandbox, seller, "SKU-0000000") == 0
+    db.expire_all()
+    lane = db.exec(select(UrgentUpdate).where(UrgentUpdate.account_id == seller.account_id)).all()
+    assert [(u.sku, u.quantity, u.status) for u in lane] == [("SKU-0000000", 0, "ACCEPTED")]

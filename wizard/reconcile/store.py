@@ -196,4 +196,13 @@ def _record_drift(session: Session, account_id: int, items: Sequence[ListingItem
     return len({e["sku"] for e in events})
 
 
-__all__ = ["BATCH", "finish_full_sweep", "issue_dicts", "store_items", "store_missing", "store_report_rows"]
+def quantity_drift_since(session: Session, account_id: int, since: datetime) -> bool:
+    """Return whether a read since ``since`` found a quantity Amazon changed after our last accepted one."""
+    drift = table_of(ListingDrift).c
+    return session.scalar(select(drift.id).where(
+        drift.account_id == account_id, drift.kind == DriftKind.QUANTITY.value, drift.detected_at >= since)
+        .limit(1)) is not None
+
+
+__all__ = ["BATCH", "finish_full_sweep", "issue_dicts", "quantity_drift_since", "store_items", "store_missing",
+           "store_report_rows"]
