@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +20,13 @@ from sqlmodel import Session
 
 from jobs.queue import enqueue_sync
 from tests.conftest import Merchant
+from tests.fixtures.sandbox import SandboxControl
 from tests.fixtures.services import free_port, wait_until
+from tests.fixtures.worker import REPO_ROOT, Seller, add_products, last_run, run_sync
 from wizard import create_app
+from wizard.amazon.client import AmazonClient, SellerAuth
+from wizard.amazon.errors import AmazonUnavailable, Throttled
+from wizard.config import from_environment
 from wizard.models.base import utcnow
 from wizard.models.sync import (
     BatchStatus,
@@ -182,3 +191,74 @@ def test_metrics_report_syncs_feeds_rejections_the_queue_and_amazon_events(
     assert samples[("ecommerce_feed_latency_seconds_bucket", (("le", "300.0"),))] == 1
     assert samples[("ecommerce_feed_latency_seconds_bucket", (("le", "7200.0"),))] == 2
     assert samples[("ecommerce_feed_latency_seconds_count", ())] == 2
+
+
+def _work_sync_queue_in_a_worker_process(env: dict[str, str]) -> None:
+    """Work the sync queue with a real ``rq worker --burst`` process (another process than the web's)."""
+    rq = str(Path(sys.executable).with_name("rq"))
+    result = subprocess.run([rq, "worker", "--burst", "--url", env["REDIS_URL"], "sync"], cwd=REPO_ROOT,
+                            env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_429_amazon_answers_a_worker_process_shows_in_the_web_apps_metrics(
+        metrics_app: Flask, db: Session, seller: Seller, sandbox: SandboxControl, sync_env: dict[str, str],
+        redis_url: str) -> None:
+    add_products(db, seller.account_id, 5)
+    # Amazon throttles the run's first createFeedDocument; the client waits and tries again.
+    sandbox.fault("createFeedDocument", fail_next=1, status=429)
+    enqueue_sync(seller.account_id, "manual", connection=Redis.from_url(redis_url))
+
+    _work_sync_queue_in_a_worker_process(sync_env)
+
+    assert last_run(db, seller.account_id).status == RunStatus.DONE
+    assert sandbox.stats()["failures_injected"] == 1
+    samples = _scrape(metrics_app)
+    assert samples[("ecommerce_amazon_throttled_total", ())] == 1
+    assert samples[("ecommerce_token_refresh_failures_total", ())] == 0
+
+
+def test_every_429_is_counted_even_when_the_retries_run_out(
+        metrics_app: Flask, seller: Seller, sandbox: SandboxControl, app_config: dict[str, Any],
+        redis_url: str) -> None:
+    redis = Redis.from_url(redis_url)
+    config = {**from_environment(), **app_config, "AMAZON_RETRY_ATTEMPTS": 3, "AMAZON_RETRY_BASE_DELAY": 0.01}
+    client = AmazonClient.from_config(config, redis)
+    auth = SellerAuth(seller.seller_id, sandbox.grant(seller.seller_id))
+    sandbox.fault("getAccount", throttle=True)
+
+    with pytest.raises(Throttled):
+        client.get_account(auth)
+
+    assert sandbox.stats()["throttled"] == {"getAccount": 3}
+    assert _scrape(metrics_app)[("ecommerce_amazon_throttled_total", ())] == 3
+
+
+def test_a_refresh_amazon_refuses_with_invalid_grant_is_counted_once(
+        metrics_app: Flask, db: Session, seller: Seller, sandbox: SandboxControl, redis_url: str) -> None:
+    add_products(db, seller.account_id, 5)
+    sandbox.revoke(seller.seller_id)  # Login with Amazon now answers the refresh with invalid_grant
+
+    run_sync(redis_url, seller.account_id)
+
+    run = last_run(db, seller.account_id)
+    assert run.status == RunStatus.STOPPED and run.error_code == "invalid_grant"
+    assert sandbox.stats()["calls"]["lwa"] == 1
+    samples = _scrape(metrics_app)
+    assert samples[("ecommerce_token_refresh_failures_total", ())] == 1
+    assert samples[("ecommerce_amazon_throttled_total", ())] == 0
+
+
+def test_a_refresh_that_outlasts_lwa_server_errors_is_counted_once(
+        metrics_app: Flask, seller: Seller, sandbox: SandboxControl, app_config: dict[str, Any],
+        redis_url: str) -> None:
+    config = {**from_environment(), **app_config, "AMAZON_RETRY_ATTEMPTS": 2, "AMAZON_RETRY_BASE_DELAY": 0.01}
+    client = AmazonClient.from_config(config, Redis.from_url(redis_url))
+    refresh_token = sandbox.grant(seller.seller_id)
+    sandbox.fault("lwa", fail_next=2)
+
+    with pytest.raises(AmazonUnavailable):
+        client.refresh(refresh_token)
+    client.refresh(refresh_token)  # LWA answers again: a success is not a failure
+
+    assert _scrape(metrics_app)[("ecommerce_token_refresh_failures_total", ())] == 1

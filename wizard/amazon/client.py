@@ -31,6 +31,7 @@ from wizard.amazon.errors import (
     InvalidClient,
     Throttled,
 )
+from wizard.amazon.events import REFRESH_FAILED, THROTTLED, EventSink, ignore_event, redis_counter
 from wizard.amazon.ratelimit import NORMAL, RedisTokenBuckets
 from wizard.crypto import InvalidToken, TokenCipher
 
@@ -155,6 +156,7 @@ class AmazonClient:
         http: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         document_url_prefixes: tuple[str, ...] = ("https://",),
+        events: EventSink | None = None,
     ) -> None:
         self.lwa_token_url = lwa_token_url
         self.client_id = client_id
@@ -172,6 +174,8 @@ class AmazonClient:
         self.document_url_prefixes = document_url_prefixes
         #: Calls made, by operation name: the benchmark and the tests read it.
         self.calls: dict[str, int] = {}
+        #: Where 429s and failed refreshes are counted for ``/metrics`` (``wizard.amazon.events``).
+        self.events: EventSink = events or ignore_event
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], redis: Redis, *, max_wait: float | None = None,
@@ -204,6 +208,7 @@ class AmazonClient:
             timeout=float(config["AMAZON_HTTP_TIMEOUT"]),
             http=http,
             document_url_prefixes=document_url_prefixes(config),
+            events=redis_counter(redis),
         )
 
     # ---- Login with Amazon ------------------------------------------------------------------------------
@@ -234,11 +239,16 @@ class AmazonClient:
     def refresh(self, refresh_token: str) -> TokenSet:
         """Get a new access token for a seller's refresh token."""
         self._count("lwa:refresh_token")
-        with self._oauth() as oauth:
-            token = self._lwa_call(lambda: oauth.refresh_token(
-                self.lwa_token_url, refresh_token=refresh_token, timeout=self.timeout,
-            ))
-        return self._token_set(token, fallback_refresh=refresh_token)
+        try:
+            with self._oauth() as oauth:
+                token = self._lwa_call(lambda: oauth.refresh_token(
+                    self.lwa_token_url, refresh_token=refresh_token, timeout=self.timeout,
+                ))
+            return self._token_set(token, fallback_refresh=refresh_token)
+        except AmazonError:
+            # Counted once per refresh, after its retries: the operator's "token refresh failures".
+            self.events(REFRESH_FAILED)
+            raise
 
     def _lwa_call(self, call: Callable[[], Any]) -> Any:
         for attempt in range(1, self.retry.attempts + 1):
@@ -333,6 +343,7 @@ class AmazonClient:
                 raise AmazonUnavailable(f"{operation}: Amazon did not answer in time",
                                         code="timeout") from None
             self._observe_rate(seller, operation, response)
+            self._count_throttle(response)
             if response.status_code < 400:
                 return response
             error = self._error_from(operation, response)
@@ -387,6 +398,7 @@ class AmazonClient:
                                          code="document_redirect", status=response.status_code)
             if response.status_code < 400:
                 return response
+            self._count_throttle(response)
             if (response.status_code >= 500 or response.status_code == 429) and attempt < self.retry.attempts:
                 self._sleep(self.retry.delay(attempt, _retry_after(response)))
                 continue
@@ -435,6 +447,7 @@ class AmazonClient:
             if response.status_code < 300:
                 return response
             response.close()
+            self._count_throttle(response)
             if (response.status_code >= 500 or response.status_code == 429) and attempt < self.retry.attempts:
                 self._sleep(self.retry.delay(attempt, _retry_after(response)))
                 continue
@@ -466,6 +479,11 @@ class AmazonClient:
 
     def _count(self, operation: str) -> None:
         self.calls[operation] = self.calls.get(operation, 0) + 1
+
+    def _count_throttle(self, response: requests.Response) -> None:
+        # Every 429 Amazon answers, retried or not: the operator's "429s" (target 0 with our buckets).
+        if response.status_code == 429:
+            self.events(THROTTLED)
 
     # ---- Sellers API ------------------------------------------------------------------------------------
 

@@ -3,12 +3,11 @@
 Web and worker processes run on several machines and only the web answers HTTP, so nothing here lives in a
 process's memory: sync runs, feeds and rejected SKUs are counted in the database, the queue depth is read
 from Redis, and the events that leave no row (Amazon's 429s, failed token refreshes) are counters in Redis
-that any process increments with :func:`count_event`.
+that any process increments with :func:`wizard.amazon.events.count_event` (the Amazon client does).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
@@ -16,31 +15,15 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from redis import Redis
-from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from wizard.amazon.events import EVENTS, count_event, event_count
 from wizard.models.sync import FeedBatch, ListingState, ListingStatus, RunStatus, SyncRun
 
-log = logging.getLogger(__name__)
-
-#: Events counted in Redis: name -> help text.
-EVENTS = {
-    "amazon_throttled": "Calls Amazon answered with 429 Too Many Requests",
-    "token_refresh_failures": "Failed Login with Amazon token refreshes",
-}
-_KEY = "metrics:events:{}"
 #: Feed latency (submitted → processed) is measured over this many of the newest processed feeds.
 LATENCY_SAMPLE = 1000
 LATENCY_BUCKETS: Sequence[float] = (60, 300, 900, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 12 * 3600)
-
-
-def count_event(redis: Redis, name: str) -> None:
-    """Add one to the event counter ``name`` (one of :data:`EVENTS`); never fail the caller."""
-    try:
-        redis.incr(_KEY.format(name))
-    except RedisError:
-        log.warning("could not count the %s event: Redis is unreachable", name)
 
 
 class StoreCollector(Collector):
@@ -70,8 +53,7 @@ class StoreCollector(Collector):
                                 value=rejected)
 
         for name, documentation in EVENTS.items():
-            raw = self.redis.get(_KEY.format(name))
-            yield CounterMetricFamily(f"ecommerce_{name}", documentation, value=int(raw or 0))
+            yield CounterMetricFamily(f"ecommerce_{name}", documentation, value=event_count(self.redis, name))
 
     def _latency(self) -> HistogramMetricFamily:
         rows: Sequence[tuple[datetime, datetime]] = self.session.execute(
@@ -94,3 +76,6 @@ def render(session: Session, redis: Redis, queue_depth: int) -> bytes:
     registry.register(StoreCollector(session, redis, queue_depth))
     text: bytes = generate_latest(registry)
     return text
+
+
+__all__ = ["EVENTS", "StoreCollector", "count_event", "render"]
