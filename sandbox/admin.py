@@ -310,6 +310,14 @@ def listing_submissions() -> Response:
         return jsonify([list(row) for row in store.listing_submissions])
 
 
+@api.get("/quantity_changes")
+def quantity_changes() -> Response:
+    """Return every quantity change by a write, in order: ``[sellerId, sku, quantity, unixTime, source]``."""
+    store = get_store()
+    with store.lock:
+        return jsonify([list(row) for row in store.quantity_changes])
+
+
 @api.post("/tokens/expire")
 def expire_tokens() -> Response:
     """Expire every access token now."""

@@ -395,6 +395,7 @@ def write(store: Store, seller_id: str, sku: str, patches: list[dict[str, Any]],
         problems = apply_patches(attributes, patches) or check_attributes(attributes)
     if problems or preview:
         return problems, False
+    quantity_before = listing.quantity if listing is not None else None
     if listing is None:
         listing = listings[sku] = base
         if incomplete:
@@ -404,6 +405,8 @@ def write(store: Store, seller_id: str, sku: str, patches: list[dict[str, Any]],
     else:
         store_attributes(listing, attributes)
     listing.updated_at, listing.feed_id, listing.source = now, feed_id, source
+    if listing.quantity != quantity_before:
+        store.quantity_changes.append((seller_id, sku, listing.quantity, time.time(), source))
     for delay, issue, touch in store.armed_issues.pop((seller_id, sku), []):
         store.pending_issues.append((time.monotonic() + delay / max(store.time_scale, 1e-9), seller_id, sku,
                                      issue, touch))

@@ -250,6 +250,8 @@ class Store:
             self.unknown_sku_mode: dict[str, str] = {}
             #: Listings Items API PATCH calls: ``(seller, sku, mode or "", status)``, previews included.
             self.listing_submissions: list[tuple[str, str, str, str]] = []
+            #: Each change of a quantity by a write: (seller, sku, quantity, wall-clock time, source).
+            self.quantity_changes: list[tuple[str, str, int | None, float, str]] = []
             #: Asynchronous issues waiting for the SKU's next accepted write: ``(delay, issue, touch)``.
             self.armed_issues: dict[tuple[str, str], list[tuple[float, dict[str, Any], bool]]] = {}
             #: Asynchronous issues due at a monotonic time: ``(due, seller, sku, issue, touch)``.

@@ -3,8 +3,9 @@
 For two minutes a stock change arrives through the catalog API every second (stock-outs, steep drops and
 restocks); the sandbox serves 500s to patchListingsItem and createFeed and throttles getFeed for a while; a
 real ``rq worker`` (urgent and sync queues) is SIGKILLed halfway and replaced. At the end Amazon's quantity
-equals the rules engine's decision for every SKU, and the Listings budget was never exceeded (no 429 for any
-Listings operation).
+equals the rules engine's decision for every SKU, no stale value overwrote a newer one on the way (checked per
+SKU against the order of the decisions), and the Listings budget was never exceeded (no 429 for any Listings
+operation).
 """
 
 from __future__ import annotations
@@ -43,6 +44,27 @@ def start_lane_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]
                                 stderr=subprocess.STDOUT)
 
 
+def assert_no_stale_value_overwrote_a_newer_one(decisions: dict[str, list[tuple[float, int]]],
+                                                changes: list[tuple[str, int | None, float, str]],
+                                                since: float) -> None:
+    """Check that each SKU's quantity changes on Amazon follow the order in which they were decided.
+
+    ``decisions`` holds, per SKU, ``(time, quantity)`` in the order the rules engine decided them (the time is
+    taken before the change was even sent to Ecommerce, so it is never later than the decision). Each change
+    Amazon made must carry a value decided before it, and never one older than the previous change's.
+    """
+    latest: dict[str, int] = {}
+    for sku, quantity, at, source in changes:
+        if at < since:
+            continue
+        decided = [i for i, (when, value) in enumerate(decisions[sku]) if when <= at and value == quantity]
+        assert decided, f"{sku}: Amazon got {quantity} ({source}) at {at:.3f}, a value not decided by then"
+        newest = max(decided)
+        assert newest >= latest.get(sku, 0), (
+            f"{sku}: a stale {quantity} ({source}, decision #{newest}) overwrote decision #{latest[sku]}")
+        latest[sku] = newest
+
+
 @pytest.mark.slow
 def test_urgent_lane_and_feeds_converge_under_faults_and_a_killed_worker(
         db: Session, seller: Seller, sandbox: Any, redis_url: str, sync_env: dict[str, str], app: Flask,
@@ -56,10 +78,14 @@ def test_urgent_lane_and_feeds_converge_under_faults_and_a_killed_worker(
     _, token = api_tokens.create_token(db, account_id=seller.account_id, name="Platform",
                                        user_id=merchant.user("admin").id)
     chooser = random.Random(11)
+    rules = Rules()
+    decisions = {f"SKU-{i:07d}": [(0.0, 20)] for i in range(CATALOG)}
+    since = time.time()
     began = time.monotonic()
     for second in range(SECONDS):
         sku = f"SKU-{chooser.randrange(CATALOG):07d}"
         stock = chooser.choice([0, 0, 1, 3, 8, 20, 40])
+        decisions[sku].append((time.time(), decide(stock, 1500, rules).quantity))
         response = client.post("/api/v1/products", json={"products": [{"sku": sku, "available": stock}]},
                                headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200
@@ -76,8 +102,6 @@ def test_urgent_lane_and_feeds_converge_under_faults_and_a_killed_worker(
         # One change a second: the load generator's pace, not a wait for a result.
         time.sleep(max(0.0, began + second + 1 - time.monotonic()))
 
-    rules = Rules()
-
     def converged() -> bool:
         db.expire_all()
         want = {p.sku: decide(p.available, p.price_cents, rules).quantity
@@ -86,6 +110,7 @@ def test_urgent_lane_and_feeds_converge_under_faults_and_a_killed_worker(
         return all(listings[sku]["quantity"] == quantity for sku, quantity in want.items())
 
     wait_until(converged, timeout=240, message="Amazon to show the rules engine's quantity for every SKU")
+    assert_no_stale_value_overwrote_a_newer_one(decisions, sandbox.quantity_changes(seller.seller_id), since)
     throttled = sandbox.stats()["throttled"]
     assert {op: throttled.get(op, 0) for op in LISTINGS_OPERATIONS} == dict.fromkeys(LISTINGS_OPERATIONS, 0)
     db.expire_all()
