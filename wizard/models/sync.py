@@ -74,11 +74,17 @@ class ListingStatus(StrEnum):
     REJECTED = "rejected"
 
 
+#: ``sync_run.purpose`` of "Set all my Amazon quantities to 0 first", then disconnect.
+ZERO_THEN_DISCONNECT = "zero_then_disconnect"
+
+
 class SyncRun(SQLModel, table=True):
     """One sync of one account, updated per batch; the Sync page reads it."""
 
     __tablename__ = "sync_run"
-    __table_args__ = (Index("ix_sync_run_account_status", "account_id", "status"),)
+    __table_args__ = (Index("ix_sync_run_account_status", "account_id", "status"),
+                      # The history's keyset pages (newest first, per account).
+                      Index("ix_sync_run_account_newest", "account_id", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
@@ -102,6 +108,9 @@ class SyncRun(SQLModel, table=True):
     #: What went wrong, in words a merchant understands; Amazon's code is kept in ``error_code``.
     error: str | None = Field(default=None, max_length=1000)
     error_code: str | None = Field(default=None, max_length=80)
+    #: Why the run exists beyond its trigger: :data:`ZERO_THEN_DISCONNECT` sends quantity 0 for every SKU
+    #: Amazon accepted a quantity for, then disconnects (issue 9 §9). None: a normal sync.
+    purpose: str | None = Field(default=None, max_length=40)
 
     @property
     def duration_seconds(self) -> float | None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, not_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -380,10 +380,87 @@ def latest_run(session: Session, account_id: int) -> SyncRun | None:
 
 
 def last_success(session: Session, account_id: int) -> SyncRun | None:
-    """Return the account's newest run that finished ``done``."""
+    """Return the account's newest run that sent something and was processed (never an idle run)."""
     return session.scalars(select(SyncRun).where(col(SyncRun.account_id) == account_id,
-                                                 col(SyncRun.status) == RunStatus.DONE)
+                                                 col(SyncRun.status) == RunStatus.DONE,
+                                                 col(SyncRun.sent_count) > 0)
                            .order_by(col(SyncRun.id).desc())).first()
+
+
+def idle_condition() -> ColumnElement[bool]:
+    """Return the SQL test of an idle run: done, and it found nothing to send."""
+    return and_(col(SyncRun.status) == RunStatus.DONE, col(SyncRun.batches_total) == 0)
+
+
+def is_idle(run: SyncRun) -> bool:
+    """Return whether ``run`` is done and found nothing to send (the same test as :func:`idle_condition`)."""
+    return run.status == RunStatus.DONE and run.batches_total == 0
+
+
+@dataclass(frozen=True)
+class IdleStretch:
+    """Consecutive runs that found nothing to send, shown as one history line."""
+
+    count: int
+    since: datetime
+    until: datetime
+    first_id: int
+    last_id: int
+
+
+#: One line of the history: a run, or a stretch of idle runs.
+HistoryRow = SyncRun | IdleStretch
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of the history, newest first, and the cursor of the next (older) page."""
+
+    rows: list[HistoryRow]
+    #: Pass as ``before`` for the older page; None on the last page.
+    older: int | None
+
+
+def history_page(session: Session, account_id: int, *, before: int | None, limit: int) -> HistoryPage:
+    """Return at most ``limit`` history lines of runs older than run ``before``, idle stretches collapsed.
+
+    Two queries, whatever the number of runs: the newest ``limit + 1`` runs that are not idle (keyset on
+    ``(account_id, id)``), then the idle runs between them counted per stretch by the database (a window
+    function numbers the stretches), so a week of idle runs is one aggregated line, never read row by row.
+    """
+    ceiling = [col(SyncRun.id) < before] if before is not None else []
+    busy = list(session.scalars(
+        select(SyncRun).where(col(SyncRun.account_id) == account_id, not_(idle_condition()), *ceiling)
+        .order_by(col(SyncRun.id).desc()).limit(limit + 1)))
+    floor = busy[limit].id if len(busy) > limit else None
+    busy = busy[:limit]
+    runs = select(
+        col(SyncRun.id).label("id"), col(SyncRun.created_at).label("created_at"),
+        case((idle_condition(), 1), else_=0).label("idle"),
+        func.sum(case((idle_condition(), 0), else_=1)).over(order_by=col(SyncRun.id).desc()).label("stretch"),
+    ).where(col(SyncRun.account_id) == account_id, *ceiling,
+            *([col(SyncRun.id) > floor] if floor is not None else [])).subquery()
+    stretches: dict[int, IdleStretch] = {}
+    for stretch, count, since, until, first_id, last_id in session.execute(
+            select(runs.c.stretch, func.count(), func.min(runs.c.created_at), func.max(runs.c.created_at),
+                   func.min(runs.c.id), func.max(runs.c.id))
+            .where(runs.c.idle == 1).group_by(runs.c.stretch)):
+        stretches[int(stretch)] = IdleStretch(count=int(count), since=since, until=until,
+                                              first_id=int(first_id), last_id=int(last_id))
+    # Stretch k lies just above busy run k (newest first); stretch len(busy) lies below the last one.
+    lines: list[HistoryRow] = []
+    for index in range(len(busy) + 1):
+        if index in stretches:
+            lines.append(stretches[index])
+        if index < len(busy):
+            lines.append(busy[index])
+    more = len(lines) > limit or floor is not None
+    lines = lines[:limit]
+    older = None
+    if more and lines:
+        last = lines[-1]
+        older = last.first_id if isinstance(last, IdleStretch) else last.id
+    return HistoryPage(rows=lines, older=older)
 
 
 def history(session: Session, account_id: int, limit: int) -> list[SyncRun]:
@@ -489,6 +566,9 @@ __all__ = [
     "SLOW_FEED",
     "TO_SUBMIT",
     "UNFINISHED_BATCHES",
+    "HistoryPage",
+    "HistoryRow",
+    "IdleStretch",
     "Summary",
     "active_run",
     "apply_report",
@@ -500,6 +580,9 @@ __all__ = [
     "finish_processed_runs",
     "has_unfinished_batches",
     "history",
+    "history_page",
+    "idle_condition",
+    "is_idle",
     "known_feed_ids",
     "last_run_created_at",
     "last_success",

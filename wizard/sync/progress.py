@@ -1,4 +1,8 @@
-"""What the Sync page's progress bar shows: a view-model of a run and its batches (templates only render).
+"""What the Sync page shows of a run: the progress bar's view-model and the history's lines.
+
+The one source of a run's state on the page: :func:`run_view` words a run's status, and both the "Current
+sync" card (:class:`Progress`) and the History rows (:func:`history_lines`) render through it, from the same
+row, so the two can never disagree.
 
 Pure: built from rows the view already read (``wizard.sync.ledger``), no queries.
 """
@@ -9,8 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from wizard.models.base import utcnow
-from wizard.models.sync import ACTIVE_RUN_STATUSES, BatchStatus, FeedBatch, RunStatus, SyncRun
-from wizard.sync.ledger import OVERDUE_FEED, SLOW_FEED
+from wizard.models.sync import (
+    ACTIVE_RUN_STATUSES,
+    ZERO_THEN_DISCONNECT,
+    BatchStatus,
+    FeedBatch,
+    RunStatus,
+    SyncRun,
+    SyncTrigger,
+)
+from wizard.sync.ledger import OVERDUE_FEED, SLOW_FEED, HistoryRow, IdleStretch
 from wizard.text import plural
 
 #: What a batch's status is called on the page.
@@ -33,6 +45,114 @@ BATCH_BADGES: dict[BatchStatus, str] = {
     BatchStatus.FATAL: "failed",
     BatchStatus.CANCELLED: "failed",
 }
+
+
+#: What a run's status is called, in the card and in the history alike.
+RUN_LABELS: dict[RunStatus, str] = {
+    RunStatus.QUEUED: "Queued",
+    RunStatus.PLANNING: "Planning",
+    RunStatus.SUBMITTING: "Sending",
+    RunStatus.PROCESSING: "Amazon processing",
+    RunStatus.DONE: "Done",
+    RunStatus.FAILED: "Failed",
+    RunStatus.STOPPED: "Stopped",
+}
+#: Why a run started, in words.
+TRIGGER_LABELS: dict[SyncTrigger, str] = {
+    SyncTrigger.CRON: "scheduled",
+    SyncTrigger.MANUAL: "manual",
+    SyncTrigger.CHANGE: "after a change",
+}
+#: The trigger words of a "Set all my Amazon quantities to 0 first" run.
+ZERO_FIRST_LABEL = "quantities to 0, then disconnect"
+
+
+@dataclass(frozen=True)
+class RunView:
+    """One run as the page words it: its status, why it started, and the sentence read with the bar."""
+
+    run: SyncRun
+
+    @property
+    def status_label(self) -> str:
+        """Return the status word ("Done", "Amazon processing")."""
+        return RUN_LABELS[self.run.status]
+
+    @property
+    def badge(self) -> str:
+        """Return the status badge's name (CSS ``status-<name>``)."""
+        return self.run.status.value
+
+    @property
+    def trigger_label(self) -> str:
+        """Return why the run started."""
+        if self.run.purpose == ZERO_THEN_DISCONNECT:
+            return ZERO_FIRST_LABEL
+        return TRIGGER_LABELS.get(self.run.trigger, self.run.trigger.value)
+
+    @property
+    def started(self) -> datetime:
+        """Return when the run started (or was queued)."""
+        return self.run.started_at or self.run.created_at
+
+    @property
+    def sentence(self) -> str:
+        """Return the sentence read out with the bar."""
+        run = self.run
+        if run.status == RunStatus.QUEUED:
+            return "Queued: starting in a moment…"
+        if run.status == RunStatus.PLANNING:
+            return "Working out what changed since the last sync…"
+        if run.status == RunStatus.DONE and run.batches_total == 0:
+            return "Amazon was already up to date: nothing to send."
+        if run.status == RunStatus.DONE:
+            return (f"Done: {run.accepted_count:,} accepted, {run.rejected_count:,} rejected, "
+                    f"in {plural(run.batches_total, 'feed')}.")
+        if run.status == RunStatus.STOPPED:
+            return "Stopped. " + (run.error or "")
+        if run.status == RunStatus.FAILED:
+            return "Failed. " + (run.error or "")
+        return (f"{plural(run.changed_count, 'update')} in {plural(run.batches_total, 'feed')}: "
+                f"{run.batches_submitted} sent to Amazon, "
+                f"{run.batches_processed} processed.")
+
+
+def run_view(run: SyncRun) -> RunView:
+    """Return how the page words ``run``: the one function the card and the history both use."""
+    return RunView(run)
+
+
+def idle_sentence(stretch: IdleStretch) -> str:
+    """Return the one history line of runs that found nothing to send ("Up to date · checked 14 times…")."""
+    since = f"{stretch.since:%H:%M} UTC"
+    if stretch.since.date() != stretch.until.date():
+        since = f"{stretch.since:%b} {stretch.since.day}, {since}"
+    if stretch.count == 1:
+        return f"Up to date · checked at {since}"
+    return f"Up to date · checked {plural(stretch.count, 'time')} since {since}"
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One line of the History table: a run, or a stretch of runs that found nothing to send."""
+
+    key: str
+    started: datetime
+    run: RunView | None = None
+    idle: str | None = None
+
+
+def history_lines(rows: list[HistoryRow]) -> list[HistoryLine]:
+    """Return the History table's lines for a page of :func:`wizard.sync.ledger.history_page`."""
+    lines: list[HistoryLine] = []
+    for row in rows:
+        if isinstance(row, IdleStretch):
+            lines.append(HistoryLine(key=f"idle-{row.first_id}-{row.last_id}", started=row.until,
+                                     idle=idle_sentence(row)))
+        else:
+            view = run_view(row)
+            lines.append(HistoryLine(key=f"run-{row.id}", started=view.started, run=view))
+    return lines
 
 
 @dataclass(frozen=True)
@@ -116,25 +236,15 @@ class Progress:
         return self.run.error if self.active and self.run.error else None
 
     @property
+    def view(self) -> RunView:
+        """Return the run's words, the same as its History row's."""
+        return run_view(self.run)
+
+    @property
     def label(self) -> str:
         """Return the sentence read out with the bar."""
-        run = self.run
-        if run.status == RunStatus.QUEUED:
-            return "Queued: starting in a moment…"
-        if run.status == RunStatus.PLANNING:
-            return "Working out what changed since the last sync…"
-        if run.status == RunStatus.DONE and run.batches_total == 0:
-            return "Amazon was already up to date: nothing to send."
-        if run.status == RunStatus.DONE:
-            return (f"Done: {run.accepted_count:,} accepted, {run.rejected_count:,} rejected, "
-                    f"in {plural(run.batches_total, 'feed')}.")
-        if run.status == RunStatus.STOPPED:
-            return "Stopped. " + (run.error or "")
-        if run.status == RunStatus.FAILED:
-            return "Failed. " + (run.error or "")
-        return (f"{plural(run.changed_count, 'update')} in {plural(run.batches_total, 'feed')}: "
-                f"{run.batches_submitted} sent to Amazon, "
-                f"{run.batches_processed} processed.")
+        return self.view.sentence
 
 
-__all__ = ["BATCH_BADGES", "BATCH_LABELS", "BatchRow", "Progress", "batch_row"]
+__all__ = ["BATCH_BADGES", "BATCH_LABELS", "RUN_LABELS", "TRIGGER_LABELS", "BatchRow", "HistoryLine",
+           "Progress", "RunView", "batch_row", "history_lines", "idle_sentence", "run_view"]

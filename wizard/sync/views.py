@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -24,7 +24,7 @@ from wizard.reconcile import status as reconcile_status
 from wizard.rendering import render_page
 from wizard.security import current_account, manage, signed_in
 from wizard.sync import dryrun, ledger, urgent
-from wizard.sync.progress import Progress
+from wizard.sync.progress import Progress, history_lines
 from wizard.tasks import enqueue_sync
 from wizard.wording import REACHES_AMAZON
 
@@ -85,20 +85,36 @@ def _sync_helpers() -> dict[str, Any]:
     return {"sync_state": sync_state, "sync_tip": tip_for}
 
 
+def _history_before() -> int | None:
+    """Return the history page's cursor (``?before=<run id>``), None for the newest page."""
+    return request.args.get("before", type=int)
+
+
+def _history_context(session: Session, account_id: int, before: int | None) -> dict[str, Any]:
+    """Return what the History card and "Last successful sync" render (three bounded queries)."""
+    page = ledger.history_page(session, account_id, before=before, limit=HISTORY_LENGTH)
+    return {
+        "history": history_lines(page.rows),
+        "history_older": page.older,
+        "history_first_page": before is None,
+        "feed_ids": ledger.feed_ids_by_run(session, [row.id for row in page.rows
+                                                     if isinstance(row, SyncRun)]),
+        "last_success": ledger.last_success(session, account_id),
+    }
+
+
 def _page_context() -> dict[str, Any]:
     session = get_session()
     account = current_account()
     assert account.id is not None
-    history = ledger.history(session, account.id, HISTORY_LENGTH)
     connection = connection_for(session, account.id)
     setup_complete = ready_to_sync(facts_for(session, account))
     return {
         "account": account,
         "connection": connection,
-        "progress": progress_for(session, history[0] if history else None),
-        "history": history,
-        "feed_ids": ledger.feed_ids_by_run(session, [run.id for run in history]),
-        "last_success": ledger.last_success(session, account.id),
+        # The card's run is the same ORM object as its History row (one session, one identity map).
+        "progress": progress_for(session, ledger.latest_run(session, account.id)),
+        **_history_context(session, account.id, _history_before()),
         "next_run_at": next_scheduled_run(session, account.id, int(current_app.config["SYNC_INTERVAL"])),
         "interval_minutes": int(current_app.config["SYNC_INTERVAL"]) // 60,
         "setup_complete": setup_complete,
@@ -114,21 +130,42 @@ def _page_context() -> dict[str, Any]:
 @bp.get("/")
 @signed_in
 def index() -> Response:
-    """Show the Sync page."""
+    """Show the Sync page (``?before=<run id>``: an older page of the history)."""
     return render_page("sync/index", **_page_context())
+
+
+@bp.get("/history")
+@signed_in
+def history() -> Response:
+    """Return one page of the History card for htmx; without htmx, the whole page at that history page."""
+    before = _history_before()
+    if not htmx:
+        return redirect(url_for("sync.index", before=before))
+    session = get_session()
+    account = current_account()
+    assert account.id is not None
+    return render_page("sync/history", **_history_context(session, account.id, before))
 
 
 @bp.get("/progress")
 @signed_in
 def progress() -> Response:
-    """Return the progress fragment (it re-requests itself every second while the run is active)."""
+    """Return the progress fragment (it re-requests itself every second while the run is active).
+
+    With ``?history=1`` (the page shows the newest history), the same response carries the History card and
+    "Last successful sync" as out-of-band swaps, read in the same request as the card: when the card says
+    "Done", the history says so too.
+    """
     if not htmx:
         return redirect(url_for("sync.index"))
     session = get_session()
     account = current_account()
     assert account.id is not None
     latest = ledger.latest_run(session, account.id)
-    return render_page("sync/progress", progress=progress_for(session, latest))
+    extra: dict[str, Any] = {"with_history": False}
+    if request.args.get("history") == "1":
+        extra = {"with_history": True, **_history_context(session, account.id, None)}
+    return render_page("sync/progress", progress=progress_for(session, latest), **extra)
 
 
 @bp.post("/now")
