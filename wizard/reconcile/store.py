@@ -204,5 +204,5 @@ def quantity_drift_since(session: Session, account_id: int, since: datetime) -> 
         .limit(1)) is not None
 
 
-__all__ = ["BATCH", "finish_full_sweep", "issue_dicts", "quantity_drift_since", "store_items", "store_missing",
-           "store_report_rows"]
+__all__ = ["BATCH", "finish_full_sweep", "issue_dicts", "quantity_drift_since", "store_items",
+           "store_missing", "store_report_rows"]

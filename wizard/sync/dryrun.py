@@ -173,7 +173,7 @@ def confirmed(session: Session, account_id: int) -> bool:
 
 def first_sync_waits(config: Mapping[str, Any], session: Session, account_id: int) -> bool:
     """Return whether the account's first sync still waits for a confirmed "Check with Amazon"."""
-    if not bool(config.get("CHECK_BEFORE_FIRST_SYNC", True)):
+    if not bool(config["CHECK_BEFORE_FIRST_SYNC"]):
         return False
     return not confirmed(session, account_id) and not synced_before(session, account_id)
 

@@ -39,18 +39,18 @@ DISCARDED = "discarded"
 
 @dataclass(frozen=True)
 class Thresholds:
-    """The guard's limits, from the configuration."""
+    """The guard's limits, from the configuration (whose defaults live in ``wizard.config`` only)."""
 
-    zero_share: float = 0.20
-    price_share: float = 0.10
-    price_drop: float = 0.30
+    zero_share: float
+    price_share: float
+    price_drop: float
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Thresholds:
         """Read ``GUARD_ZERO_SHARE``, ``GUARD_PRICE_SHARE`` and ``GUARD_PRICE_DROP``."""
-        return cls(zero_share=float(config.get("GUARD_ZERO_SHARE", 0.20)),
-                   price_share=float(config.get("GUARD_PRICE_SHARE", 0.10)),
-                   price_drop=float(config.get("GUARD_PRICE_DROP", 0.30)))
+        return cls(zero_share=float(config["GUARD_ZERO_SHARE"]),
+                   price_share=float(config["GUARD_PRICE_SHARE"]),
+                   price_drop=float(config["GUARD_PRICE_DROP"]))
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,9 @@ def check_run(session: Session, config: Mapping[str, Any], run: SyncRun) -> RunH
     existing = session.scalars(select(RunHold).where(RunHold.run_id == run.id)).first()  # type: ignore[arg-type]
     if existing is not None:
         return existing
-    impact = assess(session, run.id, run.account_id, Thresholds.from_config(config))
-    if not impact.exceeds(Thresholds.from_config(config)):
+    thresholds = Thresholds.from_config(config)
+    impact = assess(session, run.id, run.account_id, thresholds)
+    if not impact.exceeds(thresholds):
         return None
     hold = _advance_approval(session, run.account_id) or RunHold(account_id=run.account_id)
     hold.run_id = run.id

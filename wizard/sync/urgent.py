@@ -66,20 +66,19 @@ def planning_lock(redis: Redis, account_id: int, *, ttl: int = 600) -> Iterator[
 
 @dataclass(frozen=True)
 class Limits:
-    """The lane's settings, from the configuration."""
+    """The lane's settings, from the configuration (whose defaults live in ``wizard.config`` only)."""
 
-    drop: float = 0.5
-    min_units: int = 5
-    per_minute: int = 200
-    zero_share: float = 0.20
+    drop: float
+    min_units: int
+    per_minute: int
+    zero_share: float
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Limits:
         """Read ``URGENT_DROP``, ``URGENT_MIN_UNITS``, ``URGENT_MAX_PER_MINUTE`` and ``GUARD_ZERO_SHARE``."""
-        return cls(drop=float(config.get("URGENT_DROP", 0.5)),
-                   min_units=int(config.get("URGENT_MIN_UNITS", 5)),
-                   per_minute=int(config.get("URGENT_MAX_PER_MINUTE", 200)),
-                   zero_share=float(config.get("GUARD_ZERO_SHARE", 0.20)))
+        return cls(drop=float(config["URGENT_DROP"]), min_units=int(config["URGENT_MIN_UNITS"]),
+                   per_minute=int(config["URGENT_MAX_PER_MINUTE"]),
+                   zero_share=float(config["GUARD_ZERO_SHARE"]))
 
 
 @dataclass(frozen=True)
