@@ -9,6 +9,7 @@ import logging
 
 from sqlmodel import col, select
 
+from jobs.context import account_job
 from jobs.queue import enqueue_health_check, redis_connection
 from wizard.amazon.client import AmazonClient
 from wizard.config import from_environment
@@ -39,6 +40,7 @@ def enqueue_all_health_checks() -> int:
     return len(account_ids)
 
 
+@account_job
 def check_connection(account_id: int) -> str:
     """Refresh the account's LWA token and ask the Sellers API about it; return what was found."""
     config = from_environment()

@@ -151,12 +151,21 @@ def cron_scheduler(connection: Redis, interval: int) -> rq_cron.CronScheduler:
     return scheduler
 
 
+def current_job_id() -> str | None:
+    """Return the id of the RQ job this code runs in, or None outside a job."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    return job.id if job is not None else None
+
+
 __all__ = [
     "IMPORT_QUEUE",
     "SYNC_QUEUE",
     "enqueue_import",
     "import_queue",
     "cron_scheduler",
+    "current_job_id",
     "enqueue_rerun",
     "enqueue_sync",
     "redis_connection",

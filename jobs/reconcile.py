@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
+from jobs.context import account_job
 from jobs.queue import (
     enqueue_reconcile,
     enqueue_sync,
@@ -39,6 +40,7 @@ from wizard.tasks import schedule_sync_soon
 log = logging.getLogger(__name__)
 
 
+@account_job
 def reconcile_account(account_id: int, kind: str = "", skus: list[str] | None = None,
                       follow: bool = False) -> str:
     """Run (or resume) one reconcile step for an account; ``kind`` empty means whichever is due.
@@ -65,6 +67,7 @@ def reconcile_account(account_id: int, kind: str = "", skus: list[str] | None = 
                 outcome = run_sweep(config, redis, account_id, kind, skus)
         finally:
             lock.release()
+        log.info("account %s: %s sweep %s", account_id, kind, outcome.status)
         if _found_quantity_drift(config, account_id, started):
             # Amazon's quantity was changed elsewhere: correct it as a stock change would be (issue 10 §3,
             # issue 11 §1): the urgent lane at once if Amazon now sells more than we decide, else a run soon.

@@ -12,6 +12,7 @@ import logging
 from sqlalchemy import select
 from sqlmodel import col
 
+from jobs.context import account_job
 from jobs.queue import enqueue_rerun, enqueue_sync, rerun_started
 from wizard.config import from_environment
 from wizard.connect.service import usable_condition
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 RERUN_AFTER = {"busy": True, "done": False, "nothing_to_follow": False}
 
 
+@account_job
 def sync_account(account_id: int, trigger: str = SyncTrigger.CRON.value) -> str:
     """Run (or resume) the sync of one account; return what happened, for RQ's result."""
     config = from_environment()

@@ -13,6 +13,7 @@ import logging
 from sqlalchemy import select
 from sqlmodel import col
 
+from jobs.context import account_job
 from jobs.queue import enqueue_sync, enqueue_urgent, urgent_started
 from wizard.amazon.client import AmazonClient
 from wizard.amazon.errors import AmazonError, AuthorizationRevoked
@@ -28,6 +29,7 @@ from wizard.sync import urgent
 log = logging.getLogger(__name__)
 
 
+@account_job
 def urgent_account(account_id: int) -> str:
     """Run one pass of the urgent lane for ``account_id``; return what happened, for RQ's result."""
     config = from_environment()
@@ -63,7 +65,9 @@ def urgent_account(account_id: int) -> str:
             log.warning("account %s: %s stock-outs at once; left to a feed run for the guard", account_id,
                         outcome.deferred)
             return "held_for_guard"
-        return f"sent {outcome.sent} ({outcome.accepted} accepted, {outcome.invalid} invalid)"
+        result = f"sent {outcome.sent} ({outcome.accepted} accepted, {outcome.invalid} invalid)"
+        log.info("account %s: urgent lane %s", account_id, result)
+        return result
     finally:
         redis.close()
 

@@ -1,8 +1,9 @@
 """Logging set-up: plain text by default, one JSON object per line with ``LOG_FORMAT=json``.
 
-The sync binds what it is working on (``account_id``, ``run_id``, ``feed_id``) with :func:`log_context`;
-every record logged meanwhile, by any module, carries those fields, so a log search for one account or one
-feed finds every line about it.
+Every job binds what it is working on with :func:`log_context` (``account_id`` and the RQ ``job_id``, see
+``jobs/context.py``), the sync adds its ``run_id`` and ``feed_id``, a reconcile its ``sweep_id``; every record
+logged meanwhile, by any module, carries those fields, so a log search for one account, run, feed or job
+finds every line about it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 #: The fields a record may carry about the work it belongs to, in the order they are written.
-CONTEXT_FIELDS = ("account_id", "run_id", "feed_id")
+CONTEXT_FIELDS = ("account_id", "run_id", "feed_id", "sweep_id", "job_id")
 _context: ContextVar[dict[str, Any] | None] = ContextVar("log_context", default=None)
 
 
@@ -32,11 +33,13 @@ def log_context(**fields: Any) -> Iterator[None]:
 
 
 def bind(**fields: Any) -> None:
-    """Add ``fields`` to the current context until the enclosing :func:`log_context` block ends."""
+    """Add ``fields`` to the current context until the enclosing :func:`log_context` block ends.
+
+    Outside any block it does nothing: a field set for good would follow the thread (a web request's, or
+    the next job's) into lines about something else.
+    """
     current = _context.get()
-    if current is None:
-        _context.set(dict(fields))
-    else:
+    if current is not None:
         current.update(fields)
 
 

@@ -66,3 +66,11 @@ def test_text_format_changes_nothing() -> None:
     before = list(root.handlers)
     configure_logging("text")
     assert root.handlers == before
+
+
+def test_bind_outside_a_block_leaves_later_lines_alone(json_stream: io.StringIO) -> None:
+    # A thread (a web request's, a worker's) outlives the work it logs about: nothing may stick to it.
+    bind(run_id=42)
+    logging.getLogger("wizard").info("unrelated")
+    (entry,) = lines(json_stream)
+    assert "run_id" not in entry

@@ -30,6 +30,7 @@ from sqlmodel import col
 from wizard.amazon.client import AmazonClient, SellerAuth
 from wizard.amazon.listings import MAX_IDENTIFIERS, ListingsApi
 from wizard.amazon.reports import ListingRow, ReportsApi
+from wizard.logs import bind
 from wizard.models.base import utcnow
 from wizard.models.reconcile import ListingSource, ReconcileSweep, SweepKind, SweepStatus
 from wizard.reconcile import store
@@ -96,6 +97,7 @@ class Reconciler:
         sweep = ReconcileSweep(account_id=self.account_id, kind=kind.value, started_at=self.now(), **values)
         self.session.add(sweep)
         self.session.commit()
+        bind(sweep_id=sweep.id)  # the job's later lines name the sweep
         return sweep
 
     def _finish(self, sweep: ReconcileSweep, status: SweepStatus = SweepStatus.DONE,
@@ -112,6 +114,7 @@ class Reconciler:
     def full(self) -> SweepOutcome:
         """Request, poll, download and store the full listings report; resume a sweep a crash cut short."""
         sweep = active_sweep(self.session, self.account_id, SweepKind.FULL) or self._start(SweepKind.FULL)
+        bind(sweep_id=sweep.id)
         if sweep.report_id is None:
             sweep.report_id = self.reports.create_report(self.seller)
             sweep.calls += 1
@@ -192,6 +195,7 @@ class Reconciler:
             after = previous.started_at - self.margin
             sweep = self._start(SweepKind.INCREMENTAL, window_after=after, window_before=started,
                                 windows_json=json.dumps([[_iso(after), _iso(started)]]))
+        bind(sweep_id=sweep.id)
         while True:
             windows: list[list[str]] = json.loads(sweep.windows_json)
             if not windows:

@@ -39,6 +39,7 @@ from wizard.connect.service import mark_needs_reauthorization, seller_auth, usab
 from wizard.connect.steps import SETUP_INCOMPLETE, facts_for, ready_to_sync
 from wizard.crypto import TokenCipher
 from wizard.db import session_scope
+from wizard.logs import bind, log_context
 from wizard.models import Account, AmazonSettings, Connection, ConnectionStatus, listing_stats
 from wizard.models.base import utcnow
 from wizard.models.sync import BatchStatus, FeedBatch, RunStatus, SyncRun
@@ -178,6 +179,8 @@ class Syncer:
             if run is not None and run.status == RunStatus.QUEUED:
                 ledger.begin(session, run)
                 clear_soon_guard(self.account_id, self.redis)
+            if run is not None:
+                bind(run_id=run.id)  # every later line of this job names the run
             try:
                 if run is not None and run.status in (RunStatus.QUEUED, RunStatus.PLANNING):
                     # The urgent lane never changes what Amazon holds while a feed is being planned.
@@ -192,6 +195,7 @@ class Syncer:
                     outcome = Outcome("processing", follow_up_in=self._next_poll_in())
                 else:
                     ledger.finish_processed_runs(session, self.account_id)
+                    log.info("account %s: every feed is processed; the sync is done", self.account_id)
                     outcome = Outcome("done")
             except AuthorizationRevoked as exc:
                 self._mark_needs_reauthorization(exc)
@@ -253,8 +257,9 @@ class Syncer:
             # New catalog SKUs are looked up (20 a call) before they are ever sent.
             unchecked = gate.unchecked_skus(self.session, self.account_id)
             if unchecked:
-                Reconciler(self.config, self.session, self.account_id, self.seller,
-                           self.client).lookup(unchecked)
+                with log_context():  # the look-up's sweep id stays on the look-up's own lines
+                    Reconciler(self.config, self.session, self.account_id, self.seller,
+                               self.client).lookup(unchecked)
         changes = sync_plan.plan_changes(self.session, self.account_id, rules,
                                          only_on_amazon=self.reconcile_first)
         self.session.commit()
@@ -264,6 +269,7 @@ class Syncer:
             seq += 1
         del changes
         ledger.planned(self.session, run)
+        log.info("run %s planned: %s changes in %s feeds", run.id, run.changed_count, run.batches_total)
 
     # -- submitting
 
@@ -303,6 +309,8 @@ class Syncer:
                               f"Amazon refused the feed: {exc.message}")
             return
         ledger.record_submission(self.session, batch, feed_id, first_poll_in=self.poll_initial)
+        log.info("batch %s sent as feed %s (%s messages)", batch.id, feed_id, batch.message_count,
+                 extra={"feed_id": feed_id})
 
     @staticmethod
     def _document_reusable(batch: FeedBatch) -> bool:
@@ -357,6 +365,10 @@ class Syncer:
         return max(0.0, (first - utcnow()).total_seconds())
 
     def _poll(self, batch: FeedBatch) -> None:
+        with log_context(feed_id=batch.feed_id):
+            self._poll_feed(batch)
+
+    def _poll_feed(self, batch: FeedBatch) -> None:
         feed = self.feeds.get_feed(self.seller, batch.feed_id or "")
         if not feed.finished:
             # Back off with the feed's age: quick feeds are seen quickly, hours-long ones every few minutes.
@@ -370,6 +382,7 @@ class Syncer:
         if feed.processing_status == "DONE" and feed.result_feed_document_id:
             report = self.feeds.processing_report(self.seller, feed.result_feed_document_id)
             ledger.apply_report(self.session, batch, report.rejected(), report.summary)
+            log.info("feed %s processed: %s", batch.feed_id, batch.result_summary)
             return
         cancelled = feed.processing_status == "CANCELLED"
         message = ("Amazon cancelled this feed before processing it" if cancelled else
