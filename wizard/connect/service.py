@@ -30,7 +30,7 @@ from wizard.amazon.client import US_MARKETPLACE_ID, Participation
 from wizard.connect.steps import PROFESSIONAL
 from wizard.connect.tips import STATUS_LABELS
 from wizard.crypto import InvalidToken, TokenCipher
-from wizard.models import Connection, ConnectionStatus
+from wizard.models import Account, Connection, ConnectionStatus
 from wizard.models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -215,6 +215,15 @@ def disconnect(db: Session, connection: Connection, *, amazon: AmazonClient, cip
     connection.last_error_code = None
     connection.last_error_message = None
     connection.updated_at = utcnow()
+    db.commit()
+
+
+def disconnect_and_restart(db: Session, account: Account, connection: Connection, *, amazon: AmazonClient,
+                           cipher: TokenCipher) -> None:
+    """Disconnect, and ask for Step 1 again: the guide's "start over from Step 1" after a disconnection."""
+    disconnect(db, connection, amazon=amazon, cipher=cipher)
+    account.prerequisites_acknowledged_at = None
+    db.add(account)
     db.commit()
 
 

@@ -71,6 +71,16 @@ AMAZON_KEEPS_QUANTITIES = (
     "after you disconnect, even when you sell out elsewhere. Set them to 0 in Seller Central (Inventory > "
     "Manage All Inventory) if you stop selling on Amazon."
 )
+#: The Disconnect page's safe way out of that risk (issue 9 §9).
+ZERO_FIRST = "Set all my Amazon quantities to 0 first"
+ZERO_FIRST_HOW = (
+    "Ecommerce sends quantity 0 to Amazon for every SKU it manages, shows the progress on the Sync page, and "
+    "disconnects once Amazon has processed the update. Your Amazon listings stay, out of stock."
+)
+ZERO_FIRST_STARTED = (
+    "Setting your Amazon quantities to 0. Ecommerce disconnects once Amazon has processed the update; the "
+    "progress shows below."
+)
 REVOKE_HOW_TO = (
     "To remove Ecommerce's access on Amazon's side too, sign in to Amazon Seller Central and open "
     "Apps & Services > Manage Your Apps, find Ecommerce and choose Revoke."

@@ -40,6 +40,7 @@ from wizard.models.catalog import Product
 from wizard.models.connection import Connection, ConnectionStatus
 from wizard.models.sync import (
     ACTIVE_RUN_STATUSES,
+    ZERO_THEN_DISCONNECT,
     BatchStatus,
     FeedBatch,
     ListingState,
@@ -95,6 +96,23 @@ def queue_manual_run(session: Session, account_id: int) -> SyncRun:
     run = active_run(session, account_id)
     if run is None:
         run = SyncRun(account_id=account_id, trigger=SyncTrigger.MANUAL, status=RunStatus.QUEUED)
+        session.add(run)
+        session.commit()
+    return run
+
+
+def queue_zero_run(session: Session, account_id: int) -> SyncRun:
+    """Record "Set all my Amazon quantities to 0 first" as a queued run; return it (or the one already asked).
+
+    It waits behind a run already active (runs are worked oldest first); the worker disconnects the account
+    once Amazon has processed it (:mod:`wizard.sync.zero`).
+    """
+    run = session.scalars(select(SyncRun).where(
+        col(SyncRun.account_id) == account_id, col(SyncRun.status).in_(ACTIVE_RUN_STATUSES),
+        col(SyncRun.purpose) == ZERO_THEN_DISCONNECT)).first()
+    if run is None:
+        run = SyncRun(account_id=account_id, trigger=SyncTrigger.MANUAL, status=RunStatus.QUEUED,
+                      purpose=ZERO_THEN_DISCONNECT)
         session.add(run)
         session.commit()
     return run
@@ -389,12 +407,13 @@ def last_success(session: Session, account_id: int) -> SyncRun | None:
 
 def idle_condition() -> ColumnElement[bool]:
     """Return the SQL test of an idle run: done, and it found nothing to send."""
-    return and_(col(SyncRun.status) == RunStatus.DONE, col(SyncRun.batches_total) == 0)
+    return and_(col(SyncRun.status) == RunStatus.DONE, col(SyncRun.batches_total) == 0,
+                col(SyncRun.purpose).is_(None))
 
 
 def is_idle(run: SyncRun) -> bool:
     """Return whether ``run`` is done and found nothing to send (the same test as :func:`idle_condition`)."""
-    return run.status == RunStatus.DONE and run.batches_total == 0
+    return run.status == RunStatus.DONE and run.batches_total == 0 and run.purpose is None
 
 
 @dataclass(frozen=True)
@@ -596,6 +615,7 @@ __all__ = [
     "note_retry",
     "planned",
     "queue_manual_run",
+    "queue_zero_run",
     "record_submission",
     "release",
     "reserve_document",

@@ -103,6 +103,8 @@ class RunView:
             return "Queued: starting in a moment…"
         if run.status == RunStatus.PLANNING:
             return "Working out what changed since the last sync…"
+        if run.purpose == ZERO_THEN_DISCONNECT and run.status == RunStatus.DONE:
+            return self._zero_done()
         if run.status == RunStatus.DONE and run.batches_total == 0:
             return "Amazon was already up to date: nothing to send."
         if run.status == RunStatus.DONE:
@@ -115,6 +117,23 @@ class RunView:
         return (f"{plural(run.changed_count, 'update')} in {plural(run.batches_total, 'feed')}: "
                 f"{run.batches_submitted} sent to Amazon, "
                 f"{run.batches_processed} processed.")
+
+
+    @property
+    def then(self) -> str | None:
+        """Return what follows an active run, when something does (the disconnection after the zeros)."""
+        if self.run.purpose == ZERO_THEN_DISCONNECT and self.run.status in ACTIVE_RUN_STATUSES:
+            return ("Setting every Amazon quantity Ecommerce manages to 0; Ecommerce disconnects from Amazon "
+                    "once Amazon has processed it.")
+        return None
+
+    def _zero_done(self) -> str:
+        run = self.run
+        if (run.error_code or "").startswith("feed_"):
+            return ("Amazon did not process every update, so some quantities may not be 0 yet and Ecommerce "
+                    "is still connected. " + (run.error or "") + " Try again from Disconnect.")
+        return (f"Done: {plural(run.accepted_count, 'quantity', 'quantities')} set to 0 on Amazon, "
+                f"{run.rejected_count:,} rejected. Ecommerce then disconnected from Amazon.")
 
 
 def run_view(run: SyncRun) -> RunView:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,7 +46,7 @@ from wizard.models.sync import BatchStatus, FeedBatch, RunStatus, SyncRun
 from wizard.reconcile import gate
 from wizard.reconcile.sweeps import Reconciler
 from wizard.rules import Rules
-from wizard.sync import dryrun, guard, ledger, urgent
+from wizard.sync import dryrun, guard, ledger, urgent, zero
 from wizard.sync import plan as sync_plan
 from wizard.sync.lock import AccountLock
 from wizard.tasks import clear_soon_guard, request_full_sweep
@@ -89,6 +89,8 @@ class Outcome:
     status: str
     follow_up_in: float | None = None
     error: Exception | None = None
+    #: Another run was queued behind this one (e.g. "Set all my Amazon quantities to 0 first"): go on now.
+    again: bool = False
 
 
 def run_account(config: Mapping[str, Any], redis: Redis, account_id: int, trigger: str) -> Outcome:
@@ -100,7 +102,11 @@ def run_account(config: Mapping[str, Any], redis: Redis, account_id: int, trigge
     try:
         with lock.keep_alive():
             try:
-                return Syncer(config, redis, account_id, lock=lock).run(trigger)
+                syncer = Syncer(config, redis, account_id, lock=lock)
+                outcome = syncer.run(trigger)
+                while outcome.again:
+                    outcome = syncer.run(FOLLOW)
+                return outcome
             finally:
                 # The home page shows stored counts: recompute them here, never per page view.
                 listing_stats.refresh(config["DATABASE_URL"], account_id)
@@ -182,12 +188,19 @@ class Syncer:
             if run is not None:
                 bind(run_id=run.id)  # every later line of this job names the run
             try:
+                if (zero.is_zero_run(run) and run is not None
+                        and run.status in (RunStatus.QUEUED, RunStatus.PLANNING)
+                        and ledger.submitted_batches(session, self.account_id) and not self._follow()):
+                    # A SKU in a feed still at Amazon cannot join the zeros: wait for that feed first.
+                    return Outcome("processing", follow_up_in=self._next_poll_in())
                 if run is not None and run.status in (RunStatus.QUEUED, RunStatus.PLANNING):
                     # The urgent lane never changes what Amazon holds while a feed is being planned.
                     with urgent.planning_lock(self.redis, self.account_id):
                         self._plan(run)
-                if run is not None and run.batches_submitted == 0 and run.batches_total > 0:
-                    guard.check_run(session, self.config, run)  # issue 11 §2: the blast-radius guard
+                if (run is not None and run.batches_submitted == 0 and run.batches_total > 0
+                        and not zero.is_zero_run(run)):
+                    # Issue 11 §2: the blast-radius guard (a zero run was confirmed by the merchant just now).
+                    guard.check_run(session, self.config, run)
                 if guard.waiting(session, self.account_id) is not None:
                     return Outcome("held")
                 self._submit_pending()
@@ -197,6 +210,13 @@ class Syncer:
                     ledger.finish_processed_runs(session, self.account_id)
                     log.info("account %s: every feed is processed; the sync is done", self.account_id)
                     outcome = Outcome("done")
+                    if run is not None and zero.disconnect_after(session, run, amazon=self.client,
+                                                                 cipher=self.cipher):
+                        log.info("account %s: quantities set to 0 on Amazon; disconnected as asked",
+                                 self.account_id)
+                    elif ledger.active_run(session, self.account_id) is not None:
+                        # A run queued behind this one ("Set all my Amazon quantities to 0 first"): go on.
+                        outcome = Outcome("done", again=True)
             except AuthorizationRevoked as exc:
                 self._mark_needs_reauthorization(exc)
                 ledger.stop_active_runs(session, self.account_id, REVOKED, "invalid_grant")
@@ -253,15 +273,19 @@ class Syncer:
     def _plan(self, run: SyncRun) -> None:
         settings = self.session.get(AmazonSettings, self.account_id)
         rules = Rules.from_settings(settings)
-        if self.reconcile_first:
+        if self.reconcile_first and not zero.is_zero_run(run):
             # New catalog SKUs are looked up (20 a call) before they are ever sent.
             unchecked = gate.unchecked_skus(self.session, self.account_id)
             if unchecked:
                 with log_context():  # the look-up's sweep id stays on the look-up's own lines
                     Reconciler(self.config, self.session, self.account_id, self.seller,
                                self.client).lookup(unchecked)
-        changes = sync_plan.plan_changes(self.session, self.account_id, rules,
-                                         only_on_amazon=self.reconcile_first)
+        changes: Iterable[tuple[str, int | None, int | None]]
+        if zero.is_zero_run(run):
+            changes = zero.zero_changes(self.session, self.account_id)
+        else:
+            changes = sync_plan.plan_changes(self.session, self.account_id, rules,
+                                             only_on_amazon=self.reconcile_first)
         self.session.commit()
         seq = ledger.next_seq(self.session, run)
         for planned in sync_plan.batch_changes(self.seller.selling_partner_id, changes, self.limits):

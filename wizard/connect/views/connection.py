@@ -15,19 +15,23 @@ from wizard.connect.service import (
     confirm_pending,
     connection_for,
     discard_pending,
-    disconnect,
+    disconnect_and_restart,
     pending_seller_glance,
     probe_connection,
+    usable,
 )
-from wizard.connect.steps import StepName, current_step
+from wizard.connect.steps import StepName, current_step, ready_to_sync
 from wizard.connect.tips import CALLBACK_MESSAGES
 from wizard.connect.views.common import PREFIX, bp, facts, page_context, signed_in_user, step_url
 from wizard.db import get_session
 from wizard.forms import EmptyForm
 from wizard.models.base import utcnow
+from wizard.models.sync import SyncTrigger
 from wizard.rendering import render_page
 from wizard.security import can_manage, current_account, manage, signed_in
 from wizard.services import get_amazon, get_cipher
+from wizard.sync import ledger, zero
+from wizard.tasks import enqueue_sync
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +140,32 @@ def disconnect_confirm() -> Response | str:
     connection = connection_for(get_session(), account.id or 0)
     if connection is None or not (connection.refresh_token_encrypted or connection.selling_partner_id):
         return redirect(url_for("connect.index"))
+    session = get_session()
     return render_template("connect/disconnect.html", connection=connection, form=EmptyForm(), tips=tips,
-                           different=request.args.get("different") == "1")
+                           different=request.args.get("different") == "1",
+                           managed=zero.managed_count(session, account.id or 0),
+                           can_zero=usable(connection) and ready_to_sync(facts(account)))
+
+
+@bp.post(PREFIX + "/disconnect/zero-first")
+@manage
+def disconnect_zero_first() -> Response:
+    """Send quantity 0 for every SKU Amazon accepted one for, then disconnect (once Amazon processed it)."""
+    account = current_account()
+    session = get_session()
+    connection = connection_for(session, account.id or 0)
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("connect.disconnect_confirm"))
+    if not (usable(connection) and ready_to_sync(facts(account))):
+        flash("Ecommerce cannot reach Amazon right now, so it cannot set your quantities to 0. Re-authorize "
+              "first, or disconnect and set them to 0 in Seller Central.", "danger")
+        return redirect(url_for("connect.disconnect_confirm"))
+    ledger.queue_zero_run(session, account.id or 0)
+    enqueue_sync(account.id or 0, SyncTrigger.MANUAL.value)
+    log.info("account %s asked to set every Amazon quantity to 0, then disconnect (user %s)", account.id,
+             signed_in_user().id)
+    flash(tips.ZERO_FIRST_STARTED, "success")
+    return redirect(url_for("sync.index"))
 
 
 @bp.post(PREFIX + "/disconnect")
@@ -146,13 +174,14 @@ def disconnect_post() -> Response:
     """Forget the tokens here; keep every setting."""
     account = current_account()
     connection = connection_for(get_session(), account.id or 0)
-    if connection is not None:
-        disconnect(get_session(), connection, amazon=get_amazon(), cipher=get_cipher())
-        log.info("account %s disconnected Amazon (user %s)", account.id, signed_in_user().id)
     # The guide: after the wrong account, "start over from Step 1": Step 1 is confirmed again, for the next.
-    account.prerequisites_acknowledged_at = None
-    get_session().add(account)
-    get_session().commit()
+    if connection is not None:
+        disconnect_and_restart(get_session(), account, connection, amazon=get_amazon(), cipher=get_cipher())
+        log.info("account %s disconnected Amazon (user %s)", account.id, signed_in_user().id)
+    else:
+        account.prerequisites_acknowledged_at = None
+        get_session().add(account)
+        get_session().commit()
     if request.form.get("different") == "1":
         flash("Disconnected. Start over from Step 1, and sign in to Amazon as the seller account you want to "
               "connect. " + tips.REVOKE_HOW_TO, "info")
