@@ -7,6 +7,7 @@ from the running Flask app (in a request) or from the environment (in a worker o
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -245,6 +246,58 @@ def follow_up_pending(account_id: int, connection: Redis, *, taking_over: bool) 
         connection.delete(_next_key(account_id))
         return False
     return bool(connection.exists(_next_key(account_id)))
+
+
+def _incremental_key(account_id: int) -> str:
+    return f"reconcile:incremental:{account_id}"
+
+
+def request_incremental_sweep(account_id: int, connection: Redis) -> bool:
+    """Enqueue an incremental read of the account's listings after a sync's feeds were processed.
+
+    Nothing is enqueued while one is already on its way: a follow-up of a running sweep, or an incremental
+    read requested before and not started yet (:func:`incremental_started` clears that mark). Return whether
+    a job was enqueued.
+    """
+    if connection.exists(_next_key(account_id)):
+        return False
+    if not connection.set(_incremental_key(account_id), "1", nx=True, ex=3600):
+        return False
+    enqueue_reconcile(account_id, "incremental", connection=connection)
+    return True
+
+
+def incremental_started(account_id: int, connection: Redis) -> None:
+    """An incremental read starts: what changes on Amazon from now on needs another one."""
+    connection.delete(_incremental_key(account_id))
+
+
+def _lookup_slot_key(account_id: int) -> str:
+    return f"reconcile:lookup-slot:{account_id}"
+
+
+def enqueue_lookups(account_id: int, skus: list[str], *, connection: Redis, chunk: int,
+                    spacing: float) -> int:
+    """Enqueue targeted look-ups of ``skus``, ``chunk`` SKUs a job, one job every ``spacing`` seconds.
+
+    Spread out so that look-ups take a fraction of the seller's Listings budget, never all of it (a job of
+    100 SKUs is 5 calls: one burst). The slots are kept per account in Redis, so the look-ups of several
+    feeds processed at once queue up behind each other instead of bursting together. The caller bounds
+    ``skus``. Return how many jobs.
+    """
+    chunk = max(1, chunk)
+    key = _lookup_slot_key(account_id)
+    now = time.time()
+    slot = max(now, float(connection.get(key) or 0))
+    jobs = 0
+    for start in range(0, len(skus), chunk):
+        delay = slot - now
+        enqueue_reconcile(account_id, "targeted", connection=connection, skus=skus[start:start + chunk],
+                          delay=delay if delay > 0.001 else None)
+        slot += spacing
+        jobs += 1
+    connection.set(key, repr(slot), ex=int(slot - now) + 60)
+    return jobs
 
 
 def register_reconcile_cron(interval: int) -> None:

@@ -22,6 +22,7 @@ from jobs.queue import (
     enqueue_reconcile,
     enqueue_sync,
     follow_up_pending,
+    incremental_started,
     schedule_reconcile_follow_up,
 )
 from wizard.config import from_environment
@@ -31,6 +32,7 @@ from wizard.models import Account, Connection, ConnectionStatus
 from wizard.models.base import utcnow
 from wizard.models.reconcile import SweepKind
 from wizard.models.sync import SyncRun
+from wizard.reconcile import status as reconcile_status
 from wizard.reconcile.runner import due_kind, run_sweep
 from wizard.reconcile.store import quantity_drift_since
 from wizard.redis_connection import open_redis
@@ -40,18 +42,27 @@ from wizard.tasks import schedule_sync_soon
 log = logging.getLogger(__name__)
 
 
+#: Outcomes after which nothing Amazon showed was stored: the stored counts stay as they are.
+NOTHING_STORED = frozenset({"not_connected", "waiting", "needs_full", "nothing_to_look_up"})
+
+
 @account_job
 def reconcile_account(account_id: int, kind: str = "", skus: list[str] | None = None,
                       follow: bool = False) -> str:
     """Run (or resume) one reconcile step for an account; ``kind`` empty means whichever is due.
 
     ``follow`` marks the next step of a sweep a job scheduled itself; other jobs leave the account alone
-    while such a step is on its way.
+    while such a step is on its way. A targeted look-up is no step of a sweep: it runs whatever sweep is
+    on its way, and one that finds the account's reconcile busy (or Amazon unavailable) tries again later
+    rather than losing its SKUs; so does an incremental read requested after a sync.
     """
     config = from_environment()
     redis = open_redis(config["REDIS_URL"])
+    targeted = kind == SweepKind.TARGETED.value
     try:
-        if follow_up_pending(account_id, redis, taking_over=follow):
+        if not targeted and follow_up_pending(account_id, redis, taking_over=follow):
+            if kind == SweepKind.INCREMENTAL.value:
+                incremental_started(account_id, redis)  # the running sweep reads it; ask again later
             return "scheduled"
         if not kind:
             with session_scope(config["DATABASE_URL"]) as session:
@@ -59,12 +70,24 @@ def reconcile_account(account_id: int, kind: str = "", skus: list[str] | None = 
         lock = AccountLock(redis, account_id, ttl=int(config["SYNC_LOCK_TTL"]))
         lock.key = f"reconcile:lock:{account_id}"
         if not lock.acquire():
-            log.info("account %s: a reconcile is already running; this one is skipped", account_id)
+            log.info("account %s: a reconcile is already running; this %s step waits", account_id,
+                     kind or "scheduled")
+            if targeted:
+                enqueue_reconcile(account_id, kind, connection=redis, skus=skus,
+                                  delay=max(1.0, float(config["RECONCILE_LOOKUP_SPACING"])))
+            elif kind == SweepKind.INCREMENTAL.value:
+                enqueue_reconcile(account_id, kind, connection=redis,
+                                  delay=max(1.0, float(config["SYNC_RETRY_DELAY"])))
             return "busy"
         started = utcnow()
         try:
             with lock.keep_alive():
+                if kind == SweepKind.INCREMENTAL.value:
+                    incremental_started(account_id, redis)
                 outcome = run_sweep(config, redis, account_id, kind, skus)
+                if outcome.status not in NOTHING_STORED:
+                    # The home page shows stored counts: recompute them here, never per page view.
+                    reconcile_status.refresh(config["DATABASE_URL"], account_id)
         finally:
             lock.release()
         log.info("account %s: %s sweep %s", account_id, kind, outcome.status)
@@ -73,8 +96,12 @@ def reconcile_account(account_id: int, kind: str = "", skus: list[str] | None = 
             # issue 11 §1): the urgent lane at once if Amazon now sells more than we decide, else a run soon.
             schedule_sync_soon(account_id)
         if outcome.follow_up_in is not None:
-            schedule_reconcile_follow_up(account_id, kind, connection=redis,
-                                         delay=max(1.0, outcome.follow_up_in), skus=skus)
+            if targeted:
+                enqueue_reconcile(account_id, kind, connection=redis, skus=skus,
+                                  delay=max(1.0, outcome.follow_up_in))
+            else:
+                schedule_reconcile_follow_up(account_id, kind, connection=redis,
+                                             delay=max(1.0, outcome.follow_up_in), skus=skus)
         elif outcome.status == "needs_full":
             enqueue_reconcile(account_id, SweepKind.FULL.value, connection=redis)
         elif kind == SweepKind.FULL.value and outcome.status == "done" and _never_synced(config, account_id):

@@ -22,6 +22,7 @@ from wizard.config import from_environment
 from wizard.crypto import TokenCipher
 from wizard.db import session_scope
 from wizard.models import Connection
+from wizard.reconcile import status as reconcile_status
 from wizard.reconcile.runner import seller_for
 from wizard.redis_connection import open_redis
 from wizard.sync import urgent
@@ -44,11 +45,13 @@ def urgent_account(account_id: int) -> str:
                 return "not_connected"
             # The lane goes first in the seller's Listings budget: reconcile reads wait while it sends.
             client = AmazonClient.from_config(config, redis, priority=URGENT)
+            sent = 0
             try:
                 while True:
                     # The lock is taken per chunk, so a feed can be planned between two chunks.
                     with urgent.planning_lock(redis, account_id):
                         outcome = urgent.run_lane(session, config, account_id, seller, client)
+                    sent += outcome.sent
                     if not outcome.more:
                         break
             except AuthorizationRevoked:
@@ -59,6 +62,9 @@ def urgent_account(account_id: int) -> str:
                 enqueue_urgent(account_id, connection=redis)
                 enqueue_sync(account_id, "change", connection=redis, delay=float(config["SYNC_SOON_DELAY"]))
                 return "retrying"
+        if sent:
+            # What Amazon accepted changed (a drift corrected, a rejection cleared): the stored counts too.
+            reconcile_status.refresh(config["DATABASE_URL"], account_id)
         if outcome.deferred:
             enqueue_sync(account_id, "change", connection=redis)
         if outcome.stopped_by_guard:

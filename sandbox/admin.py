@@ -318,6 +318,14 @@ def quantity_changes() -> Response:
         return jsonify([list(row) for row in store.quantity_changes])
 
 
+@api.get("/identifier_searches")
+def identifier_searches() -> Response:
+    """Return every searchListingsItems call by identifiers as ``[sellerId, identifiersType, [ids]]``."""
+    store = get_store()
+    with store.lock:
+        return jsonify([[seller, kind, list(ids)] for seller, kind, ids in store.identifier_searches])
+
+
 @api.post("/tokens/expire")
 def expire_tokens() -> Response:
     """Expire every access token now."""

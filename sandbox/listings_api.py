@@ -192,6 +192,9 @@ def search_listings_items(seller_id: str, body: Any, sellerId: str) -> tuple[int
     tests = _filters()
     store = get_store()
     with store.lock:
+        if request.args.get("identifiers") and not request.args.get("pageToken"):
+            store.identifier_searches.append((seller_id, request.args.get("identifiersType", ""),
+                                              _csv("identifiers")))
         promote_issues(store)
         candidates = _candidates(store, seller_id) or []
         rows = [(sku, item) for sku, item in candidates if all(t(item) for t in tests)]

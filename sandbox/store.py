@@ -252,6 +252,8 @@ class Store:
             self.listing_submissions: list[tuple[str, str, str, str]] = []
             #: Each change of a quantity by a write: (seller, sku, quantity, wall-clock time, source).
             self.quantity_changes: list[tuple[str, str, int | None, float, str]] = []
+            #: searchListingsItems calls by identifiers: ``(seller, identifiersType, [identifiers])``.
+            self.identifier_searches: list[tuple[str, str, list[str]]] = []
             #: Asynchronous issues waiting for the SKU's next accepted write: ``(delay, issue, touch)``.
             self.armed_issues: dict[tuple[str, str], list[tuple[float, dict[str, Any], bool]]] = {}
             #: Asynchronous issues due at a monotonic time: ``(due, seller, sku, issue, touch)``.

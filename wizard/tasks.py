@@ -116,6 +116,20 @@ def request_full_sweep(account_id: int, redis: Redis) -> bool:
     return _request(account_id, redis)
 
 
+def request_incremental_sweep(account_id: int, redis: Redis) -> bool:
+    """Enqueue an incremental read of Amazon's listings unless one is on its way; return if enqueued."""
+    from jobs.queue import request_incremental_sweep as _request
+
+    return _request(account_id, redis)
+
+
+def request_lookups(account_id: int, skus: list[str], redis: Redis, *, chunk: int, spacing: float) -> int:
+    """Enqueue targeted look-ups of ``skus`` (``chunk`` a job, spread ``spacing`` s apart); return jobs."""
+    from jobs.queue import enqueue_lookups
+
+    return enqueue_lookups(account_id, skus, connection=redis, chunk=chunk, spacing=spacing)
+
+
 def enqueue_import(import_id: int) -> None:
     """Enqueue the stored CSV import ``import_id`` on the imports queue."""
     from jobs.queue import enqueue_import as _enqueue
@@ -137,6 +151,8 @@ __all__ = [
     "enqueue_import",
     "enqueue_sync",
     "request_full_sweep",
+    "request_incremental_sweep",
+    "request_lookups",
     "schedule_sync_soon",
     "sync_queue_depth",
 ]

@@ -8,7 +8,7 @@ from wizard.models.catalog import AmazonSettings, ApiToken, CatalogImport, Produ
 from wizard.models.catalog_stats import CatalogHistogram, CatalogPriceHistogram
 from wizard.models.connection import Connection, ConnectionStatus
 from wizard.models.guard import AmazonCheck, RunHold, UrgentUpdate
-from wizard.models.listing_stats import ListingStatusCount
+from wizard.models.listing_stats import AmazonListingCount, ListingStatusCount
 from wizard.models.reconcile import AmazonListing, ListingDrift, ReconcileSweep
 from wizard.models.sync import (
     BatchStatus,
@@ -23,7 +23,8 @@ from wizard.models.sync import (
 __all__ = [
     "Account", "AmazonSettings", "ApiToken", "CatalogHistogram", "CatalogImport", "CatalogPriceHistogram",
     "AmazonCheck", "RunHold", "UrgentUpdate",
-    "AmazonListing", "Connection", "ConnectionStatus", "ListingDrift", "ListingStatusCount", "ReconcileSweep",
+    "AmazonListing", "AmazonListingCount", "Connection", "ConnectionStatus", "ListingDrift",
+    "ListingStatusCount", "ReconcileSweep",
     "OAuthState",
     "Product", "Role", "SettingsVersion", "User",
     "BatchStatus", "FeedBatch", "ListingState", "ListingStatus", "RunStatus", "SyncRun", "SyncTrigger",

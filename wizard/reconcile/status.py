@@ -1,22 +1,25 @@
 """What the pages show from the reconcile: Amazon's live value per SKU, drift, issues, unmatched SKUs, counts.
 
 Every page reads a fixed number of queries: the catalog page asks :func:`amazon_views` once for its SKUs, the
-home page :func:`counts` once, the Amazon-only page :func:`amazon_only` once. Filters are SQL conditions on
-``product`` (:func:`filter_condition`), so the catalog's count and page use the same definition as the home
-page's numbers.
+home page :func:`counts` once (the stored figures: one row, whatever the catalog's size), the Amazon-only
+page :func:`amazon_only` once. The workers recompute the stored figures with :func:`refresh`. Filters are
+SQL conditions on ``product`` (:func:`filter_condition`), so the catalog's count and page use the same
+definition as the home page's numbers.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, and_, exists, func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from wizard.db import table_of
+from wizard.db import engine_for, table_of
+from wizard.models import listing_stats
 from wizard.models.base import utcnow
 from wizard.models.catalog import Product
 from wizard.models.reconcile import AmazonListing, DriftKind, ListingDrift
@@ -105,23 +108,50 @@ class Counts:
     read_at: datetime | None
 
 
-def counts(session: Session, account_id: int) -> Counts:
-    """Count each state for the account, in one query per figure over indexed columns."""
+def compute_counts(connection: Connection, account_id: int) -> Counts:
+    """Count each state for the account from the tables (it scans the catalog: workers only, no page)."""
     def products(condition: Any) -> int:
-        return int(session.scalar(select(func.count()).select_from(PRODUCT).where(
+        return int(connection.scalar(select(func.count()).select_from(PRODUCT).where(
             PRODUCT.c.account_id == account_id, condition)) or 0)
 
     amazon_only = select(func.count(), func.coalesce(func.sum(
         (LISTING.c.quantity > 0).cast(_int_type())), 0)).where(
         LISTING.c.account_id == account_id, LISTING.c.on_amazon.is_(True), ~_in_catalog())
-    only, only_in_stock = session.execute(amazon_only).one()
-    read_at = session.scalar(select(func.max(LISTING.c.read_at)).where(LISTING.c.account_id == account_id))
+    only, only_in_stock = connection.execute(amazon_only).one()
+    read_at = connection.scalar(select(func.max(LISTING.c.read_at)).where(LISTING.c.account_id == account_id))
     return Counts(amazon_in_stock=products(filter_condition("amazon_in_stock")),
                   drifted=products(filter_condition("drifted")),
                   rejected=products(filter_condition("rejected")),
                   not_on_amazon=products(filter_condition("not_on_amazon")), amazon_only=int(only or 0),
                   amazon_only_in_stock=int(only_in_stock or 0), issues=products(filter_condition("issues")),
                   read_at=read_at)
+
+
+def refresh_in(connection: Connection, account_id: int) -> None:
+    """Recompute every stored count of the account in the caller's transaction (see :func:`refresh`)."""
+    listing_stats.rebuild(connection, account_id)
+    figures = compute_counts(connection, account_id)
+    listing_stats.store_amazon_counts(connection, account_id, asdict(figures), figures.read_at)
+
+
+def refresh(database_url: str, account_id: int) -> None:
+    """Recompute the counts the pages show, in a transaction of their own.
+
+    The one refresh of :mod:`wizard.models.listing_stats`: the sync's status counts and the Amazon figures
+    together. Workers call it after whatever changes them: a sync job (``wizard.sync.runner``), a sweep or a
+    look-up (``jobs/reconcile.py``), a catalog import (``jobs/catalog_import.py``) and an urgent pass.
+    """
+    with engine_for(database_url).begin() as connection:
+        refresh_in(connection, account_id)
+
+
+def counts(session: Session, account_id: int) -> Counts:
+    """Return the account's stored counts (one primary-key read; all zero until the first refresh)."""
+    row = listing_stats.amazon_counts(session.connection(), account_id)
+    if row is None:
+        return Counts(amazon_in_stock=0, drifted=0, rejected=0, not_on_amazon=0, amazon_only=0,
+                      amazon_only_in_stock=0, issues=0, read_at=None)
+    return Counts(**{name: getattr(row, name) for name in listing_stats.AMAZON_FIGURES}, read_at=row.read_at)
 
 
 def _int_type() -> Any:
@@ -283,5 +313,5 @@ def price_drift(session: Session, account_id: int) -> PriceDrift | None:
 
 
 __all__ = ["FILTERS", "NOT_ON_AMAZON_ADVICE", "AmazonOnly", "AmazonView", "Counts", "PriceDrift",
-           "amazon_only", "amazon_views", "counts", "filter_condition", "price_drift", "request_zero",
-           "seller_central_url"]
+           "amazon_only", "amazon_views", "compute_counts", "counts", "filter_condition", "price_drift",
+           "refresh", "refresh_in", "request_zero", "seller_central_url"]

@@ -183,19 +183,23 @@ def stop_active_runs(session: Session, account_id: int, message: str, code: str)
     session.commit()
 
 
-def finish_processed_runs(session: Session, account_id: int) -> None:
-    """Mark ``done`` every run of the account whose batches were all processed."""
+def finish_processed_runs(session: Session, account_id: int) -> int:
+    """Mark ``done`` every run of the account whose batches were all processed; return how many of them
+    had feeds Amazon processed (the reconcile reads Amazon back after those)."""
     now = utcnow()
+    with_feeds = 0
     for run in session.scalars(select(SyncRun).where(
             col(SyncRun.account_id) == account_id,
             col(SyncRun.status).in_((RunStatus.SUBMITTING, RunStatus.PROCESSING)))):
         if run.batches_processed >= run.batches_total:
             run.status = RunStatus.DONE
             run.finished_at = now
+            with_feeds += run.batches_processed > 0
             if (run.error and not run.error_code) or run.error_code == BUSY_CODE:
                 # A pause note ("Amazon is busy…") is history once the run is done.
                 run.error = run.error_code = None
     session.commit()
+    return with_feeds
 
 
 # ---- batches -----------------------------------------------------------------------------------------------
@@ -352,6 +356,13 @@ def apply_report(session: Session, batch: FeedBatch, rejected: Mapping[int, Any]
                             f"({int(summary.get('messagesProcessed', batch.message_count))} processed)")
     count_processed(session, batch, accepted=batch.accepted_count, rejected=batch.rejected_count)
     session.commit()
+
+
+def batch_skus(session: Session, batch_id: int, *, limit: int) -> list[str]:
+    """Return up to ``limit`` SKUs of a batch still in flight, in message order (read before its report)."""
+    state = table_of(ListingState).c
+    return list(session.scalars(select(state.sku).where(state.inflight_batch_id == batch_id)
+                                .order_by(state.inflight_message_id).limit(limit)))
 
 
 def fail_batch(session: Session, batch: FeedBatch, status: BatchStatus, code: str, message: str) -> None:

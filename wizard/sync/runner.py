@@ -40,16 +40,17 @@ from wizard.connect.steps import SETUP_INCOMPLETE, facts_for, ready_to_sync
 from wizard.crypto import TokenCipher
 from wizard.db import session_scope
 from wizard.logs import bind, log_context
-from wizard.models import Account, AmazonSettings, Connection, ConnectionStatus, listing_stats
+from wizard.models import Account, AmazonSettings, Connection, ConnectionStatus
 from wizard.models.base import utcnow
 from wizard.models.sync import BatchStatus, FeedBatch, RunStatus, SyncRun
 from wizard.reconcile import gate
+from wizard.reconcile import status as reconcile_status
 from wizard.reconcile.sweeps import Reconciler
 from wizard.rules import Rules
 from wizard.sync import dryrun, guard, ledger, urgent, zero
 from wizard.sync import plan as sync_plan
 from wizard.sync.lock import AccountLock
-from wizard.tasks import clear_soon_guard, request_full_sweep
+from wizard.tasks import clear_soon_guard, request_full_sweep, request_incremental_sweep, request_lookups
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def run_account(config: Mapping[str, Any], redis: Redis, account_id: int, trigge
                 return outcome
             finally:
                 # The home page shows stored counts: recompute them here, never per page view.
-                listing_stats.refresh(config["DATABASE_URL"], account_id)
+                reconcile_status.refresh(config["DATABASE_URL"], account_id)
     finally:
         lock.release()
 
@@ -147,6 +148,8 @@ class Syncer:
         self.poll_inline = float(config["SYNC_POLL_INLINE"])
         self.retry_delay = float(config["SYNC_RETRY_DELAY"])
         self.reconcile_first = bool(config["RECONCILE_BEFORE_SYNC"])
+        self.lookup_max = int(config["RECONCILE_LOOKUP_MAX"])
+        self._reads: bool | None = None
 
     # -- entry point
 
@@ -207,7 +210,9 @@ class Syncer:
                 if not self._follow():
                     outcome = Outcome("processing", follow_up_in=self._next_poll_in())
                 else:
-                    ledger.finish_processed_runs(session, self.account_id)
+                    if ledger.finish_processed_runs(session, self.account_id) and self._reads_amazon():
+                        # Issue 10 §2: read back what changed on Amazon once a run's feeds are processed.
+                        request_incremental_sweep(self.account_id, self.redis)
                     log.info("account %s: every feed is processed; the sync is done", self.account_id)
                     outcome = Outcome("done")
                     if run is not None and zero.disconnect_after(session, run, amazon=self.client,
@@ -361,6 +366,28 @@ class Syncer:
                          key=lambda f: (f.created_time or datetime.min, f.feed_id))
         return unknown[0].feed_id if unknown else None
 
+    # -- reading Amazon back (issue 10 §2)
+
+    def _reads_amazon(self) -> bool:
+        """Return whether the account's listings are read back (a full sweep was done: the cron's reads are
+        on, and an incremental read has a start); asked once per job."""
+        if self._reads is None:
+            self._reads = gate.first_full_sweep_done(self.session, self.account_id)
+        return self._reads
+
+    def _read_back(self, skus: list[str]) -> None:
+        """Look a processed feed's SKUs up on Amazon soon, so its asynchronous issues and live values show.
+
+        Bounded: at most ``RECONCILE_LOOKUP_MAX`` SKUs a feed (``ledger.batch_skus``),
+        ``RECONCILE_LOOKUP_CHUNK`` a job, one job every ``RECONCILE_LOOKUP_SPACING`` seconds. A feed of 25,000
+        SKUs is then 25 calls spread over 25 s, not 1,250 at once; the rest of it is read by the incremental
+        read enqueued when the run ends (every SKU the feed changed has a new ``lastUpdatedDate``).
+        """
+        if skus and self._reads_amazon():
+            request_lookups(self.account_id, skus, self.redis,
+                            chunk=int(self.config["RECONCILE_LOOKUP_CHUNK"]),
+                            spacing=float(self.config["RECONCILE_LOOKUP_SPACING"]))
+
     # -- following
 
     def _follow(self) -> bool:
@@ -405,7 +432,9 @@ class Syncer:
             return
         if feed.processing_status == "DONE" and feed.result_feed_document_id:
             report = self.feeds.processing_report(self.seller, feed.result_feed_document_id)
+            skus = ledger.batch_skus(self.session, batch.id or 0, limit=self.lookup_max)
             ledger.apply_report(self.session, batch, report.rejected(), report.summary)
+            self._read_back(skus)
             log.info("feed %s processed: %s", batch.feed_id, batch.result_summary)
             return
         cancelled = feed.processing_status == "CANCELLED"
