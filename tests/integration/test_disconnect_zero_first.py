@@ -8,14 +8,15 @@ import re
 
 from flask.testing import FlaskClient
 from redis import Redis
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from tests.fixtures.queues import run_worker_burst
 from tests.fixtures.worker import SELLER, Seller, add_products, last_run, run_sync
 from tests.helpers import csrf_token
 from wizard.config import from_environment
-from wizard.models import Connection, ConnectionStatus
-from wizard.models.sync import ZERO_THEN_DISCONNECT, RunStatus, SyncRun
+from wizard.models import Connection, ConnectionStatus, Product
+from wizard.models.sync import ZERO_THEN_DISCONNECT, RunStatus, SyncRun, SyncTrigger
 from wizard.sync.runner import Syncer
 
 PREFIX = "/settings/integrations/amazon"
@@ -115,3 +116,30 @@ def test_without_a_quantity_on_amazon_the_disconnect_page_offers_no_zero_run(
     page = client.get(PREFIX + "/disconnect").get_data(as_text=True)
 
     assert "Amazon keeps the last quantities" in page and ZERO_FIRST not in page
+
+
+def test_zero_first_is_not_held_by_the_guard_and_replaces_a_run_held_for_approval(
+        client: FlaskClient, signed_in_as, seller: Seller, db: Session, redis_url: str, sandbox,
+        merchant) -> None:
+    from tests.integration.test_guard import CATALOG, holds, quantities, synced_catalog
+
+    synced_catalog(db, seller, sandbox, redis_url)
+    add_products(db, seller.account_id, 5, start=CATALOG, available=lambda i: 0)  # 5 more to send: quantity 0
+    db.execute(update(Product).where(col(Product.sku) < f"SKU-{CATALOG // 2:07d}").values(available=0))
+    db.commit()
+    run_sync(redis_url, seller.account_id, SyncTrigger.CHANGE.value)
+    [hold] = holds(db, seller.account_id)
+    assert hold.decision is None  # half the catalog to 0: held for the merchant's approval
+    user = signed_in_as("manager")
+    page = client.get(PREFIX + "/disconnect").get_data(as_text=True)
+    assert "The sync waiting for your approval is discarded first" in page
+
+    client.post(ZERO_FIRST, data={"csrf_token": csrf_token(client, PREFIX + "/disconnect")})
+    run_worker_burst(Redis.from_url(redis_url))
+
+    [hold] = holds(db, seller.account_id)
+    assert hold.decision == "discarded" and hold.decided_by_user_id == user.id
+    assert set(quantities(sandbox, seller).values()) == {0}
+    run = last_run(db, seller.account_id)
+    assert (run.purpose, run.status, run.accepted_count) == (ZERO_THEN_DISCONNECT, RunStatus.DONE, CATALOG)
+    assert _connection(db, seller.account_id).status == ConnectionStatus.NOT_CONNECTED

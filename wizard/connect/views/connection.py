@@ -30,7 +30,7 @@ from wizard.models.sync import SyncTrigger
 from wizard.rendering import render_page
 from wizard.security import can_manage, current_account, manage, signed_in
 from wizard.services import get_amazon, get_cipher
-from wizard.sync import ledger, zero
+from wizard.sync import guard, ledger, zero
 from wizard.tasks import enqueue_sync
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,8 @@ def disconnect_confirm() -> Response | str:
     return render_template("connect/disconnect.html", connection=connection, form=EmptyForm(), tips=tips,
                            different=request.args.get("different") == "1",
                            managed=zero.managed_count(session, account.id or 0),
-                           can_zero=usable(connection) and ready_to_sync(facts(account)))
+                           can_zero=usable(connection) and ready_to_sync(facts(account)),
+                           held=guard.waiting(session, account.id or 0) is not None)
 
 
 @bp.post(PREFIX + "/disconnect/zero-first")
@@ -160,10 +161,16 @@ def disconnect_zero_first() -> Response:
         flash("Ecommerce cannot reach Amazon right now, so it cannot set your quantities to 0. Re-authorize "
               "first, or disconnect and set them to 0 in Seller Central.", "danger")
         return redirect(url_for("connect.disconnect_confirm"))
+    user = signed_in_user()
+    hold = guard.waiting(session, account.id or 0)
+    if hold is not None:
+        # A run held for approval would keep the zeros waiting behind it; nothing of it was sent, and the
+        # merchant now asks for 0 everywhere instead.
+        guard.discard(session, hold, user.id, user.email)
     ledger.queue_zero_run(session, account.id or 0)
     enqueue_sync(account.id or 0, SyncTrigger.MANUAL.value)
     log.info("account %s asked to set every Amazon quantity to 0, then disconnect (user %s)", account.id,
-             signed_in_user().id)
+             user.id)
     flash(tips.ZERO_FIRST_STARTED, "success")
     return redirect(url_for("sync.index"))
 
