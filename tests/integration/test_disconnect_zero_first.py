@@ -5,6 +5,7 @@ connection ends only once Amazon has processed it."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from flask.testing import FlaskClient
 from redis import Redis
@@ -16,6 +17,7 @@ from tests.fixtures.worker import SELLER, Seller, add_products, last_run, run_sy
 from tests.helpers import csrf_token
 from wizard.config import from_environment
 from wizard.models import Connection, ConnectionStatus, Product
+from wizard.models.base import utcnow
 from wizard.models.sync import ZERO_THEN_DISCONNECT, RunStatus, SyncRun, SyncTrigger
 from wizard.sync.runner import Syncer
 
@@ -143,3 +145,33 @@ def test_zero_first_is_not_held_by_the_guard_and_replaces_a_run_held_for_approva
     run = last_run(db, seller.account_id)
     assert (run.purpose, run.status, run.accepted_count) == (ZERO_THEN_DISCONNECT, RunStatus.DONE, CATALOG)
     assert _connection(db, seller.account_id).status == ConnectionStatus.NOT_CONNECTED
+
+
+def _finished_zero_run(db: Session, account_id: int, finished_at: datetime) -> None:
+    db.add(SyncRun(account_id=account_id, trigger=SyncTrigger.MANUAL, status=RunStatus.DONE,
+                   purpose=ZERO_THEN_DISCONNECT, changed_count=3, sent_count=3, accepted_count=3,
+                   batches_total=1, batches_submitted=1, batches_processed=1, created_at=finished_at,
+                   started_at=finished_at, finished_at=finished_at))
+    db.commit()
+
+
+def test_a_worker_stopped_after_the_zeros_disconnects_on_the_next_job(
+        seller: Seller, db: Session, redis_url: str) -> None:
+    add_products(db, seller.account_id, 3)
+    run_sync(redis_url, seller.account_id)
+    _finished_zero_run(db, seller.account_id, utcnow())  # processed, but the worker died before disconnecting
+
+    run_sync(redis_url, seller.account_id, SyncTrigger.CRON.value)
+
+    assert _connection(db, seller.account_id).status == ConnectionStatus.NOT_CONNECTED
+
+
+def test_an_old_zero_run_never_disconnects_a_connection_authorized_since(
+        seller: Seller, db: Session, redis_url: str) -> None:
+    add_products(db, seller.account_id, 3)
+    _finished_zero_run(db, seller.account_id, utcnow() - timedelta(days=1))  # then the merchant reconnected
+
+    run_sync(redis_url, seller.account_id, SyncTrigger.CRON.value)
+
+    assert _connection(db, seller.account_id).status == ConnectionStatus.CONNECTED
+    assert last_run(db, seller.account_id).accepted_count == 3

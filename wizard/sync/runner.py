@@ -161,6 +161,9 @@ class Syncer:
             if connection is None or not usable(connection):
                 ledger.stop_active_runs(session, self.account_id, PAUSED, "not_connected")
                 return Outcome("not_connected")
+            if zero.finish_interrupted(session, self.account_id, amazon=self.client, cipher=self.cipher):
+                # The zeros were processed but the disconnection had not happened yet: finish it.
+                return Outcome("disconnected")
             account = session.get(Account, self.account_id)
             if account is None or not ready_to_sync(facts_for(session, account)):
                 ledger.stop_active_runs(session, self.account_id, SETUP_INCOMPLETE, "setup_incomplete")

@@ -69,4 +69,21 @@ def disconnect_after(session: Session, run: SyncRun, *, amazon: AmazonClient, ci
     return True
 
 
-__all__ = ["all_feeds_processed", "disconnect_after", "is_zero_run", "managed_count", "zero_changes"]
+def finish_interrupted(session: Session, account_id: int, *, amazon: AmazonClient,
+                       cipher: TokenCipher) -> bool:
+    """Disconnect now if a worker stopped between the zero run's end and the disconnection; return if it did.
+
+    Only a zero run that finished after the connection was last authorized counts: a merchant who connected
+    again since then is never disconnected by an old run.
+    """
+    run = session.scalars(select(SyncRun).where(col(SyncRun.account_id) == account_id)
+                          .order_by(col(SyncRun.id).desc()).limit(1)).first()
+    connection = connection_for(session, account_id)
+    if (run is None or connection is None or run.finished_at is None or connection.authorized_at is None
+            or run.finished_at < connection.authorized_at):
+        return False
+    return disconnect_after(session, run, amazon=amazon, cipher=cipher)
+
+
+__all__ = ["all_feeds_processed", "disconnect_after", "finish_interrupted", "is_zero_run", "managed_count",
+           "zero_changes"]
