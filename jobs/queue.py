@@ -276,6 +276,23 @@ def _lookup_slot_key(account_id: int) -> str:
     return f"reconcile:lookup-slot:{account_id}"
 
 
+def _lookups_key(account_id: int) -> str:
+    return f"reconcile:lookups:{account_id}"
+
+
+def lookup_done(account_id: int, connection: Redis) -> bool:
+    """Count one targeted look-up job done; return whether no other one enqueued by the sync is waiting.
+
+    The look-ups of a feed are several jobs; the stored counts (a scan of the catalog) are recomputed once,
+    after the last of them, not after each.
+    """
+    left = int(connection.decr(_lookups_key(account_id)))
+    if left <= 0:
+        connection.delete(_lookups_key(account_id))
+        return True
+    return False
+
+
 def enqueue_lookups(account_id: int, skus: list[str], *, connection: Redis, chunk: int,
                     spacing: float) -> int:
     """Enqueue targeted look-ups of ``skus``, ``chunk`` SKUs a job, one job every ``spacing`` seconds.
@@ -297,6 +314,9 @@ def enqueue_lookups(account_id: int, skus: list[str], *, connection: Redis, chun
         slot += spacing
         jobs += 1
     connection.set(key, repr(slot), ex=int(slot - now) + 60)
+    # Outlives the last job's slot by ten minutes: a look-up job lost with its worker frees the count.
+    connection.incrby(_lookups_key(account_id), jobs)
+    connection.expire(_lookups_key(account_id), int(slot - now) + 600)
     return jobs
 
 

@@ -23,6 +23,7 @@ from jobs.queue import (
     enqueue_sync,
     follow_up_pending,
     incremental_started,
+    lookup_done,
     schedule_reconcile_follow_up,
 )
 from wizard.config import from_environment
@@ -85,7 +86,10 @@ def reconcile_account(account_id: int, kind: str = "", skus: list[str] | None = 
                 if kind == SweepKind.INCREMENTAL.value:
                     incremental_started(account_id, redis)
                 outcome = run_sweep(config, redis, account_id, kind, skus)
-                if outcome.status not in NOTHING_STORED:
+                # A feed's look-ups are several jobs: the last of them recomputes the counts (a look-up that
+                # tries again later is not done yet).
+                last = not targeted or (outcome.follow_up_in is None and lookup_done(account_id, redis))
+                if outcome.status not in NOTHING_STORED and last:
                     # The home page shows stored counts: recompute them here, never per page view.
                     reconcile_status.refresh(config["DATABASE_URL"], account_id)
         finally:
