@@ -290,6 +290,30 @@ def add_issue(seller_id: str, sku: str) -> Response:
     return _ok()
 
 
+@api.post("/sellers/<seller_id>/listings/<path:sku>/refuse")
+def refuse(seller_id: str, sku: str) -> Response:
+    """Make Amazon refuse the SKU's next writes (feed messages and PATCHes) with an issue.
+
+    ``{"code", "message", "times"}``: ``times`` writes (default: every one until changed; 0 stops refusing).
+    """
+    body, store = _body(), get_store()
+    if not body.get("code") or not body.get("message"):
+        return jsonify({"error": "refuse needs code and message"}), 400  # type: ignore[return-value]
+    times = int(body["times"]) if body.get("times") is not None else -1
+    with store.lock:
+        store.refusals[(_seller(seller_id), sku)] = [str(body["code"]), str(body["message"]), times]
+    return _ok()
+
+
+@api.get("/received")
+def received() -> Response:
+    """Return every feed message that passed the document checks as ``[sellerId, feedId, messageId, sku]``
+    (accepted or not: :func:`audit` lists the applied ones)."""
+    store = get_store()
+    with store.lock:
+        return jsonify([list(row) for row in store.received])
+
+
 @api.post("/sellers/<seller_id>/unknown_sku")
 def unknown_sku(seller_id: str) -> Response:
     """Choose what a write for a SKU Amazon does not hold does: exists, reject or create_incomplete."""

@@ -190,6 +190,7 @@ class Processor:
                 return
             issues, accepted = list(outcome.issues), 0
             for change in outcome.changes:
+                store.received.append((feed.seller_id, feed.id, change.message_id, change.sku))
                 problems, applied = listings.write(store, feed.seller_id, change.sku, change.patches,
                                                    now=feed.ended_at, source="feed", feed_id=feed.id)
                 if not applied:

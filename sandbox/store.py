@@ -256,6 +256,10 @@ class Store:
             self.identifier_searches: list[tuple[str, str, list[str]]] = []
             #: Asynchronous issues waiting for the SKU's next accepted write: ``(delay, issue, touch)``.
             self.armed_issues: dict[tuple[str, str], list[tuple[float, dict[str, Any], bool]]] = {}
+            #: Writes Amazon refuses for a SKU: ``(seller, sku) -> [code, message, times left (-1: always)]``.
+            self.refusals: dict[tuple[str, str], list[Any]] = {}
+            #: Every feed message that passed the document checks: ``(seller, feedId, messageId, sku)``.
+            self.received: list[tuple[str, str, int, str]] = []
             #: Asynchronous issues due at a monotonic time: ``(due, seller, sku, issue, touch)``.
             self.pending_issues: list[tuple[float, str, str, dict[str, Any], bool]] = []
             self.listings: dict[str, dict[str, Listing]] = {sid: {} for sid in SELLERS}

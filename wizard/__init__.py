@@ -67,10 +67,11 @@ def _register_blueprints(app: Flask) -> None:
     from wizard.reconcile import views as reconcile
     from wizard.settings import views as settings
     from wizard.sync import check_views as check
+    from wizard.sync import rejection_views as rejections
     from wizard.sync import views as sync
 
     for blueprint in (accounts.bp, home.bp, connect.bp, settings.bp, catalog.bp, api.bp, sync.bp,
-                      reconcile.bp, ops.bp, check.bp):
+                      reconcile.bp, ops.bp, check.bp, rejections.bp):
         app.register_blueprint(blueprint)
 
 

@@ -119,8 +119,8 @@ def test_the_catalog_cell_shows_amazons_error_with_a_tip(app: Flask, seller: Sel
     assert "qty 4" in html
 
 
-def test_a_rejected_sku_keeps_amazons_reason_and_is_retried(db: Session, seller: Seller, sandbox,
-                                                            redis_url: str) -> None:
+def test_a_rejected_sku_keeps_amazons_reason_and_is_not_resent_unchanged(db: Session, seller: Seller, sandbox,
+                                                                        redis_url: str) -> None:
     add_products(db, seller.account_id, 3, prefix="UNKNOWN-")
     add_products(db, seller.account_id, 3)
     run_sync(redis_url, seller.account_id)
@@ -134,7 +134,8 @@ def test_a_rejected_sku_keeps_amazons_reason_and_is_retried(db: Session, seller:
 
     from tests.fixtures.worker import last_run
 
-    assert last_run(db, seller.account_id).changed_count == 3  # the rejected ones go again
+    # 4000001 is permanent: unchanged, they wait for a change or "Try again" (issue 9 §1).
+    assert last_run(db, seller.account_id).changed_count == 0
 
 
 def test_the_home_card_shows_the_last_sync(client: FlaskClient, signed_in_as, seller: Seller, db: Session,

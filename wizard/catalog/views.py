@@ -29,6 +29,7 @@ from wizard.reconcile import status as reconcile_status
 from wizard.rendering import render_fragment, render_page
 from wizard.security import Refused, can_manage, current_account, current_user, manage, signed_in
 from wizard.settings.preview import reason_counts
+from wizard.sync import rejections
 from wizard.tasks import enqueue_import
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
@@ -94,7 +95,9 @@ def search(account_id: int, rules: r.Rules, *, query: str, outcome: str, after: 
         conditions.append(_outcome_condition(outcome, rules))
     if query:
         conditions.append(catalog_search.text_condition(session, query))
-    if query or outcome in reconcile_status.FILTERS:
+    if outcome == "rejected" and not query:
+        total, more = rejections.rejected_count(session, account_id), False  # indexed, never a catalog scan
+    elif query or outcome in reconcile_status.FILTERS:
         total, more = catalog_search.bounded_count(session, conditions)
     else:
         counts = reason_counts(session, account_id, rules)
@@ -146,9 +149,17 @@ def _search_from_request(account_id: int) -> tuple[r.Rules, dict[str, Any]]:
     return rules, search(account_id, rules, query=query, outcome=outcome, after=after, before=before)
 
 
+def _filters(account_id: int) -> dict[str, str]:
+    """Return the filter labels, "Rejected by Amazon" with its count (one indexed query)."""
+    rejected = rejections.rejected_count(get_session(), account_id)
+    return {**FILTERS, "rejected": f"{FILTERS['rejected']} ({rejected:,})"}
+
+
 def _results_context(rules: r.Rules, results: dict[str, Any]) -> dict[str, Any]:
+    account = current_account()
+    assert account.id is not None
     return {
-        "rules": rules, "results": results, "filters": FILTERS, "usd": r.format_usd,
+        "rules": rules, "results": results, "filters": _filters(account.id), "usd": r.format_usd,
         "labels": r.REASON_LABELS, "not_on_amazon_advice": reconcile_status.NOT_ON_AMAZON_ADVICE,
         "page_url": lambda **cursor: url_for("catalog.index", **_search_args(results, **cursor)),
         "fragment_url": lambda **cursor: url_for("catalog.results", **_search_args(results, **cursor)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from pydantic import NaiveDatetime
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from wizard.models.base import utcnow
@@ -162,6 +162,10 @@ class ListingState(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("account_id", "sku", name="uq_listing_state_account_sku"),
         Index("ix_listing_state_inflight", "inflight_batch_id", "inflight_message_id"),
+        # Partial: only rejected SKUs are in it, so the million rows of a first sync cost it nothing, and the
+        # pages count and list the rejected SKUs without reading the catalog (wizard.sync.rejections).
+        Index("ix_listing_state_rejected", "account_id", "rejected_run_id",
+              sqlite_where=text("rejected_at IS NOT NULL"), postgresql_where=text("rejected_at IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -185,3 +189,14 @@ class ListingState(SQLModel, table=True):
     #: The values of the in-flight message (None: that attribute is not in the message).
     inflight_quantity: int | None = None
     inflight_price_cents: int | None = None
+    #: The last rejection's kind (``wizard.sync.rejections.Kind``: permanent, transient, unknown); None when
+    #: nothing holds the SKU back (never rejected, accepted since, or the merchant pressed "Try again").
+    reject_kind: str | None = Field(default=None, max_length=20)
+    #: Rejections in a row (unknown codes: within the day that started at ``reject_window_at``).
+    reject_tries: int | None = None
+    reject_window_at: NaiveDatetime | None = None
+    #: When the planner may send a transient or unknown rejection again on its own.
+    next_retry_at: NaiveDatetime | None = None
+    #: When Amazon last rejected the SKU, and in which run (None for the urgent lane); cleared on acceptance.
+    rejected_at: NaiveDatetime | None = None
+    rejected_run_id: int | None = None

@@ -23,8 +23,8 @@ from wizard.models import listing_stats
 from wizard.models.base import utcnow
 from wizard.models.catalog import Product
 from wizard.models.reconcile import AmazonListing, DriftKind, ListingDrift
-from wizard.models.sync import ListingStatus
 from wizard.reconcile.gate import STATE, changed_elsewhere
+from wizard.sync import rejections
 
 LISTING = table_of(AmazonListing)
 PRODUCT = table_of(Product)
@@ -43,20 +43,6 @@ NOT_ON_AMAZON_ADVICE = (
     "Amazon has no listing with this SKU, so Ecommerce does not send it. Create the listing in Seller "
     "Central with exactly this SKU, or correct the SKU in your catalog; Ecommerce starts sending it once "
     "Amazon shows it (checked at least daily).")
-#: Plain-language tips for Amazon's common listing issue codes.
-ISSUE_TIPS: dict[str, str] = {
-    "90000900": "Amazon finds the price invalid. Check the price in your catalog and any minimum or maximum "
-                "price set in Seller Central.",
-    "90220": "The listing is missing product details Amazon requires (title, brand, identifiers). Complete "
-             "it in Seller Central.",
-    "4000001": "Amazon has no listing with this SKU. Create it in Seller Central with exactly this SKU.",
-    "4000003": "Amazon refused a value. Check the product's stock and price in your catalog.",
-    "8541": "The product details do not match Amazon's catalog for this ASIN. Review them in Seller Central.",
-    "5461": "This brand needs Amazon's approval before you can list it. Apply in Seller Central.",
-    "18027": "Amazon needs more information before this listing can go live. See the listing in Seller "
-             "Central.",
-}
-DEFAULT_ISSUE_TIP = "Open the listing in Seller Central to see what Amazon needs."
 
 
 def _in_catalog() -> Any:
@@ -87,8 +73,7 @@ def filter_condition(name: str) -> Any:
         return _listing_of_product(LISTING.c.on_amazon.is_(True),
                                    (LISTING.c.error_count + LISTING.c.warning_count) > 0)
     if name == "rejected":
-        return exists().where(STATE.c.account_id == PRODUCT.c.account_id, STATE.c.sku == PRODUCT.c.sku,
-                              STATE.c.status == ListingStatus.REJECTED)
+        return rejections.catalog_condition()
     if name == "drifted":
         return _drifted_product()
     raise KeyError(name)
@@ -121,7 +106,7 @@ def compute_counts(connection: Connection, account_id: int) -> Counts:
     read_at = connection.scalar(select(func.max(LISTING.c.read_at)).where(LISTING.c.account_id == account_id))
     return Counts(amazon_in_stock=products(filter_condition("amazon_in_stock")),
                   drifted=products(filter_condition("drifted")),
-                  rejected=products(filter_condition("rejected")),
+                  rejected=rejections.rejected_count(session, account_id),
                   not_on_amazon=products(filter_condition("not_on_amazon")), amazon_only=int(only or 0),
                   amazon_only_in_stock=int(only_in_stock or 0), issues=products(filter_condition("issues")),
                   read_at=read_at)
@@ -227,7 +212,7 @@ def amazon_views(session: Session, account_id: int, skus: list[str],
     for row in rows:
         issues = [Issue(code=i.get("code", ""), severity=i.get("severity", ""), message=i.get("message", ""),
                         attribute=i.get("attribute"),
-                        tip=ISSUE_TIPS.get(i.get("code", ""), DEFAULT_ISSUE_TIP))
+                        tip=rejections.tip_for(i.get("code")))
                   for i in json.loads(row.issues_json or "[]")]
         drift = None
         if row.sku in drifts:

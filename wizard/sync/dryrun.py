@@ -31,26 +31,16 @@ from wizard.models.guard import AmazonCheck
 from wizard.models.sync import ListingState, RunStatus, SyncRun
 from wizard.reconcile import gate
 from wizard.sync import plan as sync_plan
+from wizard.sync import rejections
 
 #: Amazon's sample: at most 20 SKUs, of which these many largest quantity changes and price changes.
 SAMPLE_SIZE = 20
 LARGEST_QUANTITY_CHANGES = 10
 PRICE_CHANGES = 6
 
-#: Plain-language tips for what a preview answers, by Amazon's issue code.
-TIPS: dict[str, str] = {
-    "4000001": "Amazon has no listing with this SKU. Create the listing in Seller Central with exactly this "
-               "SKU, or correct the SKU in your catalog.",
-    "4000003": "Amazon would refuse this value. Check the product's stock and price in your catalog.",
-    "4000004": "Amazon does not accept this kind of change for this listing. Contact support if it persists.",
-    "90220": "The listing is incomplete on Amazon (no product details). Complete it in Seller Central.",
-}
-DEFAULT_TIP = "Amazon would refuse this update. Open the listing in Seller Central to see what it needs."
-
-
 def tip_for(code: str | None) -> str:
-    """Return the plain-language tip for one of Amazon's issue codes."""
-    return TIPS.get(code or "", DEFAULT_TIP)
+    """Return the plain-language tip for one of Amazon's issue codes (the one table: ``sync.rejections``)."""
+    return rejections.tip_for(code)
 
 
 @dataclass(frozen=True)

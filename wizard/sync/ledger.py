@@ -49,6 +49,7 @@ from wizard.models.sync import (
     SyncRun,
     SyncTrigger,
 )
+from wizard.sync import rejections
 from wizard.sync.plan import PlannedBatch
 
 #: Amazon usually processes a feed in minutes; past this the merchant is told it is taking longer.
@@ -325,20 +326,33 @@ def apply_report(session: Session, batch: FeedBatch, rejected: Mapping[int, Any]
                  summary: Mapping[str, Any]) -> None:
     """Apply a processing report in one transaction: rejected messages get Amazon's reason, the rest accepted.
 
-    ``rejected`` maps message ids to an issue with ``code`` and ``message`` (``ReportIssue``).
+    ``rejected`` maps message ids to an issue with ``code`` and ``message`` (``ReportIssue``). A rejection
+    records its kind and when the SKU may go again (``wizard.sync.rejections``); an acceptance forgets both.
     """
     now = utcnow()
     table = table_of(ListingState)
     state = table.c
     if rejected:
+        # Earlier rejections of these SKUs (few: a SKU rejected for good is not sent again), for the back-off.
+        before = {message_id: (tries, window_at) for message_id, tries, window_at in session.execute(
+            select(state.inflight_message_id, state.reject_tries, state.reject_window_at).where(
+                state.inflight_batch_id == batch.id, state.reject_tries.is_not(None)))}
+        params = []
+        for message_id, issue in rejected.items():
+            attempts = rejections.after_rejection(issue.code, *before.get(message_id, (None, None)), now)
+            params.append({"message_id": message_id, "code": issue.code[:80],
+                           "message": issue.message[:1000], "kind": attempts.kind.value,
+                           "tries": attempts.tries, "window_at": attempts.window_at,
+                           "retry_at": attempts.next_retry_at})
         session.execute(
             update(table).where(state.inflight_batch_id == batch.id,
                                 state.inflight_message_id == bindparam("message_id"))
             .values(status=ListingStatus.REJECTED, error_code=bindparam("code"),
                     error_message=bindparam("message"), inflight_batch_id=None, inflight_message_id=None,
-                    inflight_quantity=None, inflight_price_cents=None),
-            [{"message_id": message_id, "code": issue.code[:80], "message": issue.message[:1000]}
-             for message_id, issue in rejected.items()],
+                    inflight_quantity=None, inflight_price_cents=None, reject_kind=bindparam("kind"),
+                    reject_tries=bindparam("tries"), reject_window_at=bindparam("window_at"),
+                    next_retry_at=bindparam("retry_at"), rejected_at=now, rejected_run_id=batch.run_id),
+            params,
         )
     accepted = session.execute(  # an UPDATE's result is a CursorResult, which has a rowcount
         update(table).where(state.inflight_batch_id == batch.id).values(
@@ -346,7 +360,7 @@ def apply_report(session: Session, batch: FeedBatch, rejected: Mapping[int, Any]
             accepted_price_cents=func.coalesce(state.inflight_price_cents, state.accepted_price_cents),
             accepted_at=now, status=ListingStatus.ACCEPTED, error_code=None, error_message=None,
             inflight_batch_id=None, inflight_message_id=None, inflight_quantity=None,
-            inflight_price_cents=None)
+            inflight_price_cents=None, **rejections.CLEARED)
     ).rowcount  # type: ignore[attr-defined]
     batch.status = BatchStatus.DONE
     batch.processed_at = now

@@ -27,10 +27,12 @@ from sqlalchemy.orm import Session
 from wizard import rules as r
 from wizard.amazon.client import US_MARKETPLACE_ID
 from wizard.db import table_of
-from wizard.models.catalog import Product
+from wizard.models.base import utcnow
+from wizard.models.catalog import AmazonSettings, Product
 from wizard.models.sync import ListingState
 from wizard.reconcile import gate
 from wizard.rules import quantity_expr
+from wizard.sync import rejections
 
 FEED_TYPE = "JSON_LISTINGS_FEED"
 #: The content type given to createFeedDocument and used again for the upload (Amazon requires the same).
@@ -255,7 +257,9 @@ def plan_changes(session: Session, account_id: int, rules: r.Rules, *,
     when a sweep or a look-up saw its listing on Amazon (issue 10 §3). A SQL pre-filter built from the rules
     engine's own definition (``wizard.rules.quantity_expr``) drops rows that surely did not change; every
     remaining row goes through ``wizard.rules.values_planner``, generated from the same rule and checked
-    against ``decide`` and ``plan_update`` by a property test.
+    against ``decide`` and ``plan_update`` by a property test. A SKU Amazon rejected is held back as
+    :func:`wizard.sync.rejections.held_back` says (permanent: until a change or "Try again"; transient and
+    unknown codes: until their next try is due).
     """
     buffer = ChangeBuffer()
     pricing = not rules.disable_pricing
@@ -269,7 +273,13 @@ def plan_changes(session: Session, account_id: int, rules: r.Rules, *,
     joined = gate.join_listing(table_of(Product).outerjoin(
         table_of(ListingState), and_(state.account_id == product.account_id, state.sku == product.sku)),
         product.account_id, product.sku)
-    conditions = [product.account_id == account_id, state.inflight_batch_id.is_(None), maybe_changed]
+    # A SKU Amazon rejected waits for a change, its back-off or "Try again" (issue 9 §1).
+    settings_saved_at = session.scalar(select(table_of(AmazonSettings).c.saved_at).where(
+        table_of(AmazonSettings).c.account_id == account_id))
+    not_held = rejections.sendable(state, expected, product.price_cents, pricing=pricing, now=utcnow(),
+                                   settings_saved_at=settings_saved_at)
+    conditions = [product.account_id == account_id, state.inflight_batch_id.is_(None), maybe_changed,
+                  not_held]
     if only_on_amazon:
         conditions.append(gate.LISTING.c.on_amazon.is_(True))
     query = (
@@ -296,10 +306,12 @@ def removed_products(session: Session, account_id: int) -> Iterator[tuple[str, i
     state = table_of(ListingState).c
     product = table_of(Product).c
     in_catalog = exists().where(product.account_id == state.account_id, product.sku == state.sku)
+    # A 0 Amazon rejected waits like any rejected update; settings do not change a 0.
+    not_held = rejections.sendable(state, 0, None, pricing=False, now=utcnow(), settings_saved_at=None)
     query = (
         select(state.sku, state.accepted_quantity)
         .where(state.account_id == account_id, state.inflight_batch_id.is_(None),
-               state.accepted_quantity > 0, ~in_catalog)
+               state.accepted_quantity > 0, ~in_catalog, not_held)
         .order_by(state.id)
     )
     for sku, quantity in driver_rows(session, query):
@@ -318,12 +330,19 @@ def driver_rows(session: Session, query: Select[Any]) -> Iterator[Any]:
     """Yield the rows of ``query`` straight from the driver's cursor, a chunk at a time.
 
     For the million-row reads of a sync: the session's own result wraps every row in a ``Row`` (about twice
-    the cost of reading it). Only for queries of plain integer and string columns, which need no type
-    conversion either way; the cursor is the session's connection's, so it reads in the same transaction.
+    the cost of reading it). Only for queries whose *result* columns are plain integers and strings (they
+    need no conversion); bound values are converted as usual. The cursor is the session's connection's, so
+    it reads in the same transaction.
     """
     connection = session.connection()
     compiled = query.compile(dialect=connection.dialect)
     params = compiled.construct_params()
+    # Bound values still go through their column types (an Enum member becomes its stored name, a datetime
+    # SQLite's text): the driver gets exactly what the session would give it.
+    for name, bind in compiled.binds.items():
+        process = bind.type.bind_processor(connection.dialect)
+        if process is not None and name in params:
+            params[name] = process(params[name])
     if connection.dialect.name == "postgresql":
         # A server-side cursor (fetchmany reads CHUNK rows per round trip): psycopg's default cursor would
         # hold every row of a million-SKU scan in memory at once.

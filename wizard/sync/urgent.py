@@ -45,6 +45,7 @@ from wizard.models.guard import UrgentUpdate
 from wizard.models.sync import ListingState, ListingStatus
 from wizard.reconcile import gate
 from wizard.sync import plan as sync_plan
+from wizard.sync import rejections
 
 #: The guard's window for the lane's own stock-outs.
 GUARD_WINDOW = timedelta(minutes=10)
@@ -122,7 +123,11 @@ def candidates(session: Session, account_id: int, rules: r.Rules, limits: Limits
                     expected < shown, steep,
                     # Amazon refused this very value already: the lane does not loop on it.
                     or_(state.status != ListingStatus.REJECTED, state.sent_quantity.is_(None),
-                        state.sent_quantity != expected))
+                        state.sent_quantity != expected),
+                    # Nor does it spend an unknown code's daily tries (wizard.sync.rejections).
+                    or_(state.status != ListingStatus.REJECTED, state.reject_kind.is_(None),
+                        state.reject_kind != rejections.Kind.UNKNOWN.value, state.next_retry_at.is_(None),
+                        state.next_retry_at <= utcnow()))
              .order_by(product.updated_at, product.id))
     found = []
     for sku, available, price, last, changed_at in session.execute(query):
@@ -193,11 +198,16 @@ def _record(session: Session, account_id: int, candidate: Candidate, status: str
     if status == "ACCEPTED":
         values: dict[str, Any] = {"accepted_quantity": candidate.quantity, "accepted_at": now,
                                   "status": ListingStatus.ACCEPTED, "error_code": None,
-                                  "error_message": None}
+                                  "error_message": None, **rejections.CLEARED}
     else:
         first = issues[0] if issues else {"code": "urgent_invalid", "message": "Amazon refused the update."}
+        before = session.execute(select(state.reject_tries, state.reject_window_at).where(where)).first()
+        attempts = rejections.after_rejection(first["code"], before[0] if before else None,
+                                              before[1] if before else None, now)
         values = {"status": ListingStatus.REJECTED, "error_code": first["code"][:80],
-                  "error_message": first["message"][:1000]}
+                  "error_message": first["message"][:1000], "reject_kind": attempts.kind.value,
+                  "reject_tries": attempts.tries, "reject_window_at": attempts.window_at,
+                  "next_retry_at": attempts.next_retry_at, "rejected_at": now, "rejected_run_id": None}
     session.execute(update(table_of(ListingState)).where(where).values(
         sent_quantity=candidate.quantity, sent_at=sent_at, **values))
     session.add(UrgentUpdate(account_id=account_id, sku=candidate.sku, quantity=candidate.quantity,

@@ -23,7 +23,7 @@ from wizard.models.sync import ListingState, SyncRun, SyncTrigger
 from wizard.reconcile import status as reconcile_status
 from wizard.rendering import render_page
 from wizard.security import current_account, manage, signed_in
-from wizard.sync import dryrun, ledger, urgent
+from wizard.sync import dryrun, ledger, rejections, urgent
 from wizard.sync.progress import Progress, history_lines
 from wizard.tasks import enqueue_sync
 from wizard.wording import REACHES_AMAZON
@@ -31,30 +31,15 @@ from wizard.wording import REACHES_AMAZON
 bp = Blueprint("sync", __name__, url_prefix="/sync")
 
 HISTORY_LENGTH = 20
+#: Rejected SKUs of the last run listed on the Sync page; the rest are a link to the filtered catalog.
+REJECTED_LISTED = 50
 #: What "Sync now" answers while Amazon needs a re-authorization (the page shows the button beside it).
 REAUTHORIZE_TO_SYNC = ("Re-authorize to resume syncing: Amazon no longer accepts Ecommerce's access to your "
                        "seller account. Your settings are preserved, and the next sync catches up.")
 
-#: Plain-language help for Amazon's issue codes and our own, shown next to a rejected SKU.
-TIPS: dict[str, str] = {
-    "4000001": "Amazon has no listing with this SKU. Create the listing in Seller Central with exactly this "
-               "SKU, or correct the SKU in your catalog; Ecommerce sends it again on the next sync.",
-    "4000003": "Amazon refused the value. Check the product's stock and price in your catalog.",
-    "4000004": "Amazon does not accept this kind of change for this listing. Contact support if it persists.",
-    "feed_fatal": "Amazon could not process the feed. Nothing to do: Ecommerce sends it again on the next "
-                  "sync.",
-    "feed_cancelled": "Amazon cancelled the feed. Nothing to do: Ecommerce sends it again on the next sync.",
-    "not_sent": "Not sent because the Amazon connection needs attention. Re-authorize to resume updates.",
-    "feed_refused": "Amazon refused the feed. Ecommerce sends it again on the next sync; contact support if "
-                    "this keeps happening.",
-}
-DEFAULT_TIP = ("Amazon refused this update. Check the product in Seller Central; Ecommerce retries on the "
-               "next sync.")
-
-
 def tip_for(code: str | None) -> str:
-    """Return the plain-language tip for an error code."""
-    return TIPS.get(code or "", DEFAULT_TIP)
+    """Return the plain-language tip for an error code (the one table: ``wizard.sync.rejections``)."""
+    return rejections.tip_for(code)
 
 
 def progress_for(session: Session, run: SyncRun | None) -> Progress | None:
@@ -124,6 +109,7 @@ def _page_context() -> dict[str, Any]:
         "price_drift": reconcile_status.price_drift(session, account.id),
         "check_waiting": dryrun.first_sync_waits(current_app.config, session, account.id),
         "urgent_stats": urgent.stats(session, account.id),
+        "rejected": rejections.of_last_run(session, account.id, limit=REJECTED_LISTED),
     }
 
 
