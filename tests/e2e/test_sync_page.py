@@ -34,6 +34,7 @@ def test_a_manager_starts_a_sync_and_watches_it_finish(
     page.reload()
     expect(sync.history.get_by_role("cell", name="Done")).to_have_count(1)
     expect(sync.history).to_contain_text("122")
+    expect(sync.rejected.get_by_role("link", name="UNKNOWN-0000000")).to_be_visible()  # issue 9 §1
     sync.screenshot("sync", "sync")
     page.goto(live_server.url + "/")
     sync.screenshot("sync", "home")

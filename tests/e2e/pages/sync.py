@@ -30,5 +30,10 @@ class SyncPage(BasePage):
 
     @property
     def history(self) -> Locator:
-        """The history table."""
-        return self.page.get_by_role("table")
+        """The history table (named by its caption: the page may also list rejected SKUs in a table)."""
+        return self.page.get_by_role("table", name="syncs, newest first")
+
+    @property
+    def rejected(self) -> Locator:
+        """The table of SKUs Amazon rejected in the last sync."""
+        return self.page.get_by_role("table", name="SKUs Amazon rejected in the last sync")
