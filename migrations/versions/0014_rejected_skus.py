@@ -5,8 +5,8 @@ their daily allowance (wizard.sync.rejections). A partial index over the rejecte
 and list them without reading the catalog. SKUs rejected before this revision get ``rejected_at`` (so they are
 counted and listed) and no kind: the next run sends them once more and classifies Amazon's answer.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-30 10:00:00
 """
 
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
