@@ -106,7 +106,7 @@ def compute_counts(connection: Connection, account_id: int) -> Counts:
     read_at = connection.scalar(select(func.max(LISTING.c.read_at)).where(LISTING.c.account_id == account_id))
     return Counts(amazon_in_stock=products(filter_condition("amazon_in_stock")),
                   drifted=products(filter_condition("drifted")),
-                  rejected=rejections.rejected_count(session, account_id),
+                  rejected=rejections.rejected_count(connection, account_id),
                   not_on_amazon=products(filter_condition("not_on_amazon")), amazon_only=int(only or 0),
                   amazon_only_in_stock=int(only_in_stock or 0), issues=products(filter_condition("issues")),
                   read_at=read_at)

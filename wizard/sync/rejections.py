@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, tuple_, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from wizard.db import table_of
@@ -218,7 +219,7 @@ def catalog_condition() -> ColumnElement[bool]:
     return tuple_(PRODUCT.c.account_id, PRODUCT.c.sku).in_(rejected)
 
 
-def rejected_count(session: Session, account_id: int) -> int:
+def rejected_count(session: Session | Connection, account_id: int) -> int:
     """Return how many catalog products Amazon rejected (one indexed query over the rejected SKUs only)."""
     return int(session.scalar(select(func.count()).select_from(STATE).where(
         *_rejected(account_id), _in_catalog())) or 0)
