@@ -8,11 +8,12 @@ workers (``wizard.reconcile.status.refresh``), so the page reads one row whateve
 size this builds a database with ``bench_web.build`` (the product's own CSV import, settings, a connected
 seller, a listing state per SKU), adds what a full sweep would have stored (a listing per SKU, every tenth
 missing on Amazon, every seventh with an issue, 500 Amazon-only listings) and runs the worker's refresh
-once. It counts the SQL statements of one home page view, then measures ``/`` and the hello-world with
-``ab -c 8`` under the Procfile's gunicorn settings (the hello-world right before the page) and prints their
-p95s and ratio. The last lines compare the sizes: the home page's ratio at the largest size over its ratio
-at the smallest (about 1: it does not grow with the catalog), and what the figures cost to compute in the
-worker (what every page view paid before they were stored).
+once. It counts the SQL statements of one home page view and times 200 views in-process (median, against
+the hello-world's through the same Flask test client: steadier on a shared machine), then measures ``/``
+and the hello-world with ``ab -c 8`` under the Procfile's gunicorn settings (the hello-world right before
+the page) and prints their p95s and ratio. The last lines compare the sizes: the home page's ratio at the
+largest size over its ratio at the smallest (about 1: it does not grow with the catalog), and what the
+figures cost to compute in the worker (what every page view paid before they were stored).
 """
 
 from __future__ import annotations
@@ -101,8 +102,25 @@ def refresh(database_url: str) -> tuple[float, dict[str, int]]:
     return seconds, figures
 
 
-def queries_per_home(database_url: str, redis_url: str) -> int:
-    """Return how many SQL statements one home page view runs (in-process, through the Flask client)."""
+#: In-process views timed per size (median), the product's home page and the hello-world alike.
+IN_PROCESS_VIEWS = 200
+
+
+def _median_ms(view: object, count: int = IN_PROCESS_VIEWS) -> float:
+    import statistics
+
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        view()  # type: ignore[operator]
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def in_process(database_url: str, redis_url: str) -> tuple[int, float, float]:
+    """Return the SQL statements of one home page view, and the median ms of a home page view and of a
+    hello-world view, in this process through the Flask test client (no server, no concurrency: steadier
+    than ``ab`` on a shared machine)."""
     from sqlalchemy import event
 
     from wizard import create_app
@@ -123,11 +141,20 @@ def queries_per_home(database_url: str, redis_url: str) -> int:
         assert client.get("/").status_code == 200
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    return len(statements)
+    from hello_app import app as hello_app
+
+    hello = hello_app.test_client()
+    hello_ms = _median_ms(lambda: hello.get("/"))
+    home_ms = _median_ms(lambda: client.get("/"))
+    return len(statements), home_ms, hello_ms
 
 
-def measure(products: int, requests_count: int, workdir: Path) -> tuple[float, float, float, int]:
-    """Build a database of ``products`` products; return (home p95, hello p95, refresh s, queries)."""
+Result = tuple[float, float, float, int, float, float]
+
+
+def measure(products: int, requests_count: int, workdir: Path) -> Result:
+    """Build a database of ``products`` products; return (home p95, hello p95, refresh s, queries, home ms
+    in-process, hello ms in-process)."""
     from tests.fixtures.services import RedisServer
 
     url = f"sqlite:///{workdir / f'home-{products}.sqlite'}"
@@ -137,7 +164,7 @@ def measure(products: int, requests_count: int, workdir: Path) -> tuple[float, f
     print(f"{products:,} products: the worker's refresh took {seconds * 1000:.0f} ms; stored {figures}")
     redis = RedisServer(free_port(), workdir)
     redis.start()
-    queries = queries_per_home(url, redis.url)
+    queries, home_ms, hello_ms = in_process(url, redis.url)
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis.url, "APP_ENV": "development"}
     product_port, hello_port = free_port(), free_port()
     product = start_gunicorn("wizard:create_app()", product_port, env, workdir / "product.log")
@@ -151,7 +178,7 @@ def measure(products: int, requests_count: int, workdir: Path) -> tuple[float, f
         ab(base + "/", 2 * CONCURRENCY, workdir, cookie=cookie)  # warm up
         hello_p95 = ab(f"http://127.0.0.1:{hello_port}/", requests_count, workdir)
         home_p95 = ab(base + "/", requests_count, workdir, cookie=cookie)
-        return home_p95, hello_p95, seconds, queries
+        return home_p95, hello_p95, seconds, queries, home_ms, hello_ms
     finally:
         stop(product)
         if hello is not None:
@@ -182,19 +209,22 @@ def main() -> None:
     os.environ.setdefault("AMAZON_MODELS_DIR", str(models_dir()))
     os.environ.setdefault("APP_ENV", "development")  # throwaway databases with the development secrets
     sizes = [int(size) for size in args.sizes.split(",")]
-    results: dict[int, tuple[float, float, float, int]] = {}
+    results: dict[int, Result] = {}
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="bench-home-") as tmp:
             results[size] = measure(size, args.requests, Path(tmp))
     print(f"\nhome page, gunicorn 2 workers × 4 threads, ab -c {CONCURRENCY} -n {args.requests} (p95 in ms)")
-    print(f"{'products':>10}{'home':>9}{'hello':>9}{'ratio':>9}{'SQL/view':>10}{'refresh (worker)':>19}")
-    for size, (home, hello, seconds, queries) in results.items():
+    print(f"{'products':>10}{'home':>9}{'hello':>9}{'ratio':>9}{'SQL/view':>10}{'refresh (worker)':>19}"
+          f"{'in-process home / hello (median ms)':>38}")
+    for size, (home, hello, seconds, queries, home_ms, hello_ms) in results.items():
         print(f"{size:>10,}{home:>9.1f}{hello:>9.1f}{home / hello:>8.1f}×{queries:>10}"
-              f"{seconds * 1000:>16.0f} ms")
+              f"{seconds * 1000:>16.0f} ms{home_ms:>17.2f} / {hello_ms:.3f} = {home_ms / hello_ms:.0f}×")
     small, large = min(results), max(results)
     growth = (results[large][0] / results[large][1]) / (results[small][0] / results[small][1])
-    print(f"home ratio at {large:,} over its ratio at {small:,}: {growth:.2f} (1.00 = no growth with the "
-          f"catalog); the worker's refresh grew {results[large][2] / results[small][2]:.1f}×")
+    in_growth = (results[large][4] / results[large][5]) / (results[small][4] / results[small][5])
+    print(f"home ratio at {large:,} over its ratio at {small:,}: {growth:.2f} with ab, {in_growth:.2f} "
+          f"in-process (1.00 = no growth with the catalog); the worker's refresh grew "
+          f"{results[large][2] / results[small][2]:.1f}×")
 
 
 if __name__ == "__main__":
