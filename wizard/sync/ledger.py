@@ -3,15 +3,17 @@
 The web ("Sync now") and the worker (``wizard.sync.runner``) both record runs through these functions, so a
 run's life is written in one place:
 
-- :func:`queue_manual_run` (web) or :func:`start_run` (worker) opens a run; :func:`begin` starts a queued one;
+- :func:`queue_manual_run` or :func:`queue_zero_run` (web) or :func:`start_run` (worker) opens a run;
+  :func:`begin` starts a queued one;
 - :func:`write_batch` records a planned feed with its SKUs' messages before anything is sent;
 - :func:`mark_uploaded`, :func:`mark_submitting` and :func:`record_submission` follow ``createFeed``;
 - :func:`apply_report` (a processed feed), :func:`fail_batch` (refused, FATAL or CANCELLED) and
   :func:`release` (free SKUs without acceptance) close a batch, counted on its run by :func:`count_processed`;
 - :func:`finish_processed_runs`, :func:`stop_active_runs` and :func:`note_retry` close or annotate runs.
 
-Reads for pages: :func:`latest_run`, :func:`last_success`, :func:`history`, :func:`feed_ids_by_run`,
-:func:`summary` (the home card), :func:`states_for` (the catalog's per-product cell, one query per page).
+Reads for pages: :func:`latest_run`, :func:`last_success`, :func:`history_page` (idle runs collapsed, keyset
+pages), :func:`feed_ids_by_run`, :func:`summary` (the home card), :func:`states_for` (the catalog's
+per-product cell, one query per page).
 
 Every function takes the caller's session; those that write commit, so each step is durable before the next
 one starts (a worker killed at any moment is resumed from here). Nothing here calls Amazon, opens Redis or

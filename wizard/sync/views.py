@@ -21,7 +21,7 @@ from wizard.models import ConnectionStatus
 from wizard.models.base import utcnow
 from wizard.models.sync import ListingState, SyncRun, SyncTrigger
 from wizard.reconcile import status as reconcile_status
-from wizard.rendering import render_page
+from wizard.rendering import render_fragment, render_page
 from wizard.security import current_account, manage, signed_in
 from wizard.sync import dryrun, ledger, rejections, urgent
 from wizard.sync.progress import Progress, history_lines
@@ -76,7 +76,7 @@ def _history_before() -> int | None:
 
 
 def _history_context(session: Session, account_id: int, before: int | None) -> dict[str, Any]:
-    """Return what the History card and "Last successful sync" render (three bounded queries)."""
+    """Return what the History card and "Last successful sync" render (four bounded queries)."""
     page = ledger.history_page(session, account_id, before=before, limit=HISTORY_LENGTH)
     return {
         "history": history_lines(page.rows),
@@ -130,7 +130,7 @@ def history() -> Response:
     session = get_session()
     account = current_account()
     assert account.id is not None
-    return render_page("sync/history", **_history_context(session, account.id, before))
+    return render_fragment("sync/history", **_history_context(session, account.id, before))
 
 
 @bp.get("/progress")
