@@ -298,3 +298,42 @@ def test_home_page_figures_are_the_stored_ones_and_follow_every_kind_of_change(
 
     wait_until(_imported, timeout=20, message="the import to finish")
     assert _home(client) == _figures(in_stock=3, drifted=1, not_on_amazon=1, amazon_only=0, issues=1)
+
+
+def test_a_feeds_look_ups_recompute_the_stored_counts_once_after_the_last_of_them(
+        db: Session, seller: Seller, sandbox: SandboxControl, read_back_env: dict[str, str]) -> None:
+    sandbox.seed_listings(seller.seller_id, [{"sku": f"SKU-{n:07d}", "quantity": 1, "price": "9.00"}
+                                             for n in range(FEED)])
+    add_products(db, seller.account_id, FEED, available=lambda i: 10 + i % 7, price_cents=lambda i: 900)
+    _first_read_and_sync(read_back_env, seller)
+    _bump_catalog(db, seller.account_id, 5)
+    redis = _redis(read_back_env)
+    try:
+        enqueue_sync(seller.account_id, "manual", connection=redis)
+        _work_sync_queue_only(redis)
+        queue = Queue(RECONCILE_QUEUE, connection=redis)
+        for job in queue.jobs:
+            if job.args[1] == "incremental":
+                queue.remove(job)
+        registry = queue.scheduled_job_registry
+        for job_id in registry.get_job_ids():
+            job = Job.fetch(job_id, connection=redis)
+            registry.remove(job)
+            queue.enqueue_job(job)
+        assert [job.args[1] for job in queue.jobs] == ["targeted", "targeted"]
+        refreshed = [_refreshed_at(db, seller.account_id)]
+        for _ in range(2):
+            SimpleWorker([queue], connection=redis).work(burst=True, max_jobs=1)
+            refreshed.append(_refreshed_at(db, seller.account_id))
+    finally:
+        redis.close()
+    assert refreshed[1] == refreshed[0] < refreshed[2]
+
+
+def _refreshed_at(db: Session, account_id: int) -> Any:
+    from wizard.models import AmazonListingCount
+
+    db.expire_all()
+    row = db.get(AmazonListingCount, account_id)
+    assert row is not None
+    return row.refreshed_at
