@@ -27,6 +27,7 @@ def test_a_manager_checks_with_amazon_and_reads_each_answer(
     page.get_by_role("button", name="Check with Amazon").click()
 
     expect(page.get_by_text("Amazon would refuse 1 of 13 updates checked")).to_be_visible()
+    expect(page.get_by_role("row").nth(1)).to_contain_text("UNKNOWN-0000000")  # what needs fixing comes first
     row = page.get_by_role("row").filter(has_text="UNKNOWN-0000000")
     expect(row).to_contain_text("Invalid")
     expect(row).to_contain_text("Create the listing in Seller Central with exactly this SKU")

@@ -139,12 +139,13 @@ def latest_check(session: Session, account_id: int) -> AmazonCheck | None:
 
 
 def results_of(check: AmazonCheck) -> list[dict[str, Any]]:
-    """Return a check's per-SKU answers, each with a plain-language tip per issue."""
+    """Return a check's per-SKU answers, each with a plain-language tip per issue; Amazon's refusals first."""
     results: list[dict[str, Any]] = json.loads(check.results_json or "[]")
     for result in results:
         for issue in result["issues"]:
             issue["tip"] = tip_for(issue.get("code"))
-    return results
+    # What needs fixing comes first; the rest keeps the sample's order (largest changes, prices, random).
+    return sorted(results, key=lambda result: result.get("status") == "VALID")
 
 
 def synced_before(session: Session, account_id: int) -> bool:
