@@ -4,8 +4,9 @@ Prints figures; it is not a test. Run: ``.venv/bin/python bench/bench_urgent.py`
 ``--stockouts 50`` for a quicker look).
 
 A sandbox process whose feed queue takes 30 minutes (``SANDBOX_PROCESSING_DELAY=900`` per phase at time
-scale 1, real rate limits), so nothing can reach it through the feed path in time; a real ``rq worker``
-process on the ``urgent``, ``sync`` and ``reconcile`` queues, as in the Procfile; the web app in this process
+scale 1, real rate limits), so nothing can reach it through the feed path in time; two real ``rq worker``
+processes as in the Procfile (``worker`` on the ``urgent``, ``sync`` and ``reconcile`` queues, and ``lane`` on
+``urgent`` only, so a stock-out never waits behind a sync job polling a feed); the web app in this process
 answering ``POST /api/v1/products`` with a bearer token. 2,000 products at 20 on Amazon; ``--stockouts``
 of them (200) are set to 0 through the API, one every ``--interval`` seconds; a thread watches the sandbox and
 records when each SKU shows 0. Reported: p50, p95 and max seconds (target p95 <= 60 s), against the feed
@@ -84,7 +85,7 @@ def main() -> None:
     port = free_port()
     sandbox = start_sandbox_subprocess(port, {"SANDBOX_TIME_SCALE": "1",
                                               "SANDBOX_PROCESSING_DELAY": str(FEED_PROCESSING_S / 2)})
-    worker: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = []
     try:
         control = SandboxControl(f"http://localhost:{port}")
         database_url = f"sqlite:///{workdir / 'urgent.sqlite'}"
@@ -111,9 +112,9 @@ def main() -> None:
                "CHECK_BEFORE_FIRST_SYNC": "0", "AMAZON_MODELS_DIR": os.environ["AMAZON_MODELS_DIR"]}
         rq = str(Path(sys.executable).with_name("rq"))
         log = (workdir / "worker.log").open("ab")
-        worker = subprocess.Popen([rq, "worker", "--with-scheduler", "--url", redis_server.url, "urgent",
-                                   "sync", "reconcile"], cwd=REPO_ROOT, env={**os.environ, **env},
-                                  stdout=log, stderr=subprocess.STDOUT)
+        for queues in (["--with-scheduler", "urgent", "sync", "reconcile"], ["urgent"]):
+            workers.append(subprocess.Popen([rq, "worker", "--url", redis_server.url, *queues], cwd=REPO_ROOT,
+                                            env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT))
         app = create_app({"DATABASE_URL": database_url, "REDIS_URL": redis_server.url, "TESTING": True,
                           "AMAZON_LWA_TOKEN_URL": env["AMAZON_LWA_TOKEN_URL"],
                           "AMAZON_SPAPI_ENDPOINT": control.url, "SECRET_KEY": "bench-secret-key-" + "x" * 32})
@@ -162,8 +163,9 @@ def main() -> None:
               f"{len(stats['feeds'])} feeds, {throttled} throttled (429) answers {dict(stats['throttled'])}")
         Redis.from_url(redis_server.url).close()
     finally:
-        if worker is not None:
+        for worker in workers:
             worker.terminate()
+        for worker in workers:
             try:
                 worker.wait(timeout=10)
             except subprocess.TimeoutExpired:
