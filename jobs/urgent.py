@@ -59,6 +59,7 @@ def urgent_account(account_id: int) -> str:
             except AmazonError as exc:
                 # What was answered is recorded; the rest goes again in a moment, and the feed has it too.
                 log.warning("account %s: urgent lane paused, Amazon answered %s", account_id, exc)
+                urgent.mark_deferred(redis, account_id)
                 enqueue_urgent(account_id, connection=redis)
                 enqueue_sync(account_id, "change", connection=redis, delay=float(config["SYNC_SOON_DELAY"]))
                 return "retrying"
@@ -66,6 +67,7 @@ def urgent_account(account_id: int) -> str:
             # What Amazon accepted changed (a drift corrected, a rejection cleared): the stored counts too.
             reconcile_status.refresh(config["DATABASE_URL"], account_id)
         if outcome.deferred:
+            urgent.mark_deferred(redis, account_id)  # the feed takes what the lane left
             enqueue_sync(account_id, "change", connection=redis)
         if outcome.stopped_by_guard:
             log.warning("account %s: %s stock-outs at once; left to a feed run for the guard", account_id,

@@ -166,3 +166,20 @@ def test_a_read_that_finds_amazon_selling_a_product_we_zeroed_sends_the_zero_thr
     db.expire_all()
     lane = db.exec(select(UrgentUpdate).where(UrgentUpdate.account_id == seller.account_id)).all()
     assert [(u.sku, u.quantity, u.status) for u in lane] == [("SKU-0000000", 0, "ACCEPTED")]
+
+
+def test_a_feed_planned_before_the_lane_runs_leaves_the_stock_out_to_the_lane(
+        db: Session, synced: Seller, sandbox: SandboxControl, redis_url: str, client: FlaskClient,
+        merchant, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("URGENT_LANE", "1")  # the worker's configuration too
+    upsert(client, db, synced, merchant, {"SKU-0000004": 0, "SKU-0000005": 8})
+
+    run_sync(redis_url, synced.account_id)  # the feed run comes first; Amazon takes hours over its feed
+    db.expire_all()
+    state = {s.sku: s for s in db.exec(select(ListingState).where(
+        ListingState.account_id == synced.account_id))}
+    assert state["SKU-0000005"].inflight_batch_id is not None  # not urgent: the feed carries it
+    assert state["SKU-0000004"].inflight_batch_id is None  # the stock-out is left to the lane
+    work_urgent(redis_url)
+
+    assert quantity(sandbox, synced, "SKU-0000004") == 0

@@ -21,7 +21,7 @@ from itertools import count, starmap
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import Select, and_, case, exists, or_, select
 from sqlalchemy.orm import Session
 
 from wizard import rules as r
@@ -246,7 +246,7 @@ _cursor_names = count(1)
 
 
 def plan_changes(session: Session, account_id: int, rules: r.Rules, *,
-                 only_on_amazon: bool = False) -> ChangeBuffer:
+                 only_on_amazon: bool = False, leave_to_lane: Any = None) -> ChangeBuffer:
     """Return every SKU whose quantity or price must be sent, in send order.
 
     Reads products in id order joined with their ``listing_state`` and what Amazon showed
@@ -259,7 +259,8 @@ def plan_changes(session: Session, account_id: int, rules: r.Rules, *,
     remaining row goes through ``wizard.rules.values_planner``, generated from the same rule and checked
     against ``decide`` and ``plan_update`` by a property test. A SKU Amazon rejected is held back as
     :func:`wizard.sync.rejections.held_back` says (permanent: until a change or "Try again"; transient and
-    unknown codes: until their next try is due).
+    unknown codes: until their next try is due). ``leave_to_lane`` (from :func:`wizard.sync.urgent.left_to_lane`)
+    leaves the stock-outs the urgent lane is about to send out of the feed.
     """
     buffer = ChangeBuffer()
     pricing = not rules.disable_pricing
@@ -282,6 +283,9 @@ def plan_changes(session: Session, account_id: int, rules: r.Rules, *,
                   not_held]
     if only_on_amazon:
         conditions.append(gate.LISTING.c.on_amazon.is_(True))
+    if leave_to_lane is not None:
+        # CASE, not NOT(...): the test is NULL for a SKU Amazon never accepted, and such a SKU is the feed's.
+        conditions.append(case((leave_to_lane(expected, last_quantity_expr), 1), else_=0) == 0)
     query = (
         select(product.sku, product.available, product.price_cents, last_quantity_expr, last_price_expr)
         .select_from(joined).where(*conditions).order_by(product.id)

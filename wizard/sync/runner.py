@@ -292,8 +292,9 @@ class Syncer:
         if zero.is_zero_run(run):
             changes = zero.zero_changes(self.session, self.account_id)
         else:
-            changes = sync_plan.plan_changes(self.session, self.account_id, rules,
-                                             only_on_amazon=self.reconcile_first)
+            changes = sync_plan.plan_changes(
+                self.session, self.account_id, rules, only_on_amazon=self.reconcile_first,
+                leave_to_lane=urgent.left_to_lane(self.config, self.redis, self.account_id))
         self.session.commit()
         seq = ledger.next_seq(self.session, run)
         for planned in sync_plan.batch_changes(self.seller.selling_partner_id, changes, self.limits):

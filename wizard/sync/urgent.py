@@ -32,7 +32,7 @@ from datetime import timedelta
 from typing import Any
 
 from redis import Redis
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from wizard import rules as r
@@ -106,28 +106,38 @@ class LaneOutcome:
     more: bool = False
 
 
+def urgent_condition(expected: Any, shown: Any, limits: Limits) -> ColumnElement[bool]:
+    """Return the SQL test of "urgent": the decided quantity is 0, or fell steeply, below what Amazon shows.
+
+    ``expected`` is the rules engine's quantity (:func:`wizard.rules.quantity_expr`), ``shown`` Amazon's as
+    far as we know (:func:`wizard.reconcile.gate.last_known_quantity`); ``listing_state`` must be joined.
+    """
+    state = table_of(ListingState).c
+    keep = round(100 * (1 - limits.drop))
+    steep = or_(expected == 0, and_(expected * 100 <= shown * keep, shown - expected >= limits.min_units))
+    return and_(shown > 0, expected < shown, steep,
+                # Amazon refused this very value already: the lane does not loop on it.
+                or_(state.status != ListingStatus.REJECTED, state.sent_quantity.is_(None),
+                    state.sent_quantity != expected),
+                # Nor does it spend an unknown code's daily tries (wizard.sync.rejections).
+                or_(state.status != ListingStatus.REJECTED, state.reject_kind.is_(None),
+                    state.reject_kind != rejections.Kind.UNKNOWN.value, state.next_retry_at.is_(None),
+                    state.next_retry_at <= utcnow()))
+
+
 def candidates(session: Session, account_id: int, rules: r.Rules, limits: Limits) -> list[Candidate]:
     """Return SKUs whose decided quantity is 0, or dropped steeply, below what Amazon shows; oldest first."""
     product = table_of(Product).c
     state = table_of(ListingState).c
     shown = gate.last_known_quantity()
     expected = r.quantity_expr(rules, product.available, product.price_cents)
-    keep = round(100 * (1 - limits.drop))
     joined = gate.join_listing(table_of(Product).join(
         table_of(ListingState), and_(state.account_id == product.account_id, state.sku == product.sku)),
         product.account_id, product.sku)
-    steep = or_(expected == 0, and_(expected * 100 <= shown * keep, shown - expected >= limits.min_units))
     query = (select(product.sku, product.available, product.price_cents, shown, product.updated_at)
              .select_from(joined)
-             .where(product.account_id == account_id, state.inflight_batch_id.is_(None), shown > 0,
-                    expected < shown, steep,
-                    # Amazon refused this very value already: the lane does not loop on it.
-                    or_(state.status != ListingStatus.REJECTED, state.sent_quantity.is_(None),
-                        state.sent_quantity != expected),
-                    # Nor does it spend an unknown code's daily tries (wizard.sync.rejections).
-                    or_(state.status != ListingStatus.REJECTED, state.reject_kind.is_(None),
-                        state.reject_kind != rejections.Kind.UNKNOWN.value, state.next_retry_at.is_(None),
-                        state.next_retry_at <= utcnow()))
+             .where(product.account_id == account_id, state.inflight_batch_id.is_(None),
+                    urgent_condition(expected, shown, limits))
              .order_by(product.updated_at, product.id))
     found = []
     for sku, available, price, last, changed_at in session.execute(query):
@@ -217,6 +227,38 @@ def _record(session: Session, account_id: int, candidate: Candidate, status: str
     session.commit()
 
 
+#: How long a feed leaves a stock-out to the lane: the lane answers within a minute, so a stock-out older than
+#: this goes with the feed whatever happened to the lane.
+LANE_GRACE = timedelta(minutes=10)
+
+
+def _deferred_key(account_id: int) -> str:
+    return f"urgent:deferred:{account_id}"
+
+
+def mark_deferred(redis: Redis, account_id: int) -> None:
+    """Say that the lane left stock-outs to a feed (over its bound, held by the guard, or Amazon failing)."""
+    redis.set(_deferred_key(account_id), "1", ex=int(LANE_GRACE.total_seconds()))
+
+
+def left_to_lane(config: Mapping[str, Any], redis: Redis, account_id: int) -> Any:
+    """Return what a feed planned now leaves to the lane, for :func:`wizard.sync.plan.plan_changes`.
+
+    A function of the planner's ``expected`` and ``shown`` SQL expressions, or None when the feed takes
+    everything (the lane is off, or it has just left stock-outs to a feed). Without it a feed planned a moment
+    before the lane's pass carries the stock-out instead, and Amazon may take hours to process a feed.
+    """
+    if not config["URGENT_LANE"] or redis.exists(_deferred_key(account_id)):
+        return None
+    limits = Limits.from_config(config)
+    recent = table_of(Product).c.updated_at >= utcnow() - LANE_GRACE
+
+    def condition(expected: Any, shown: Any) -> ColumnElement[bool]:
+        return and_(urgent_condition(expected, shown, limits), recent)
+
+    return condition
+
+
 @dataclass(frozen=True)
 class LaneStats:
     """What the Sync page shows: urgent updates in the last hour and their median time to Amazon."""
@@ -234,5 +276,5 @@ def stats(session: Session, account_id: int) -> LaneStats:
     return LaneStats(count=len(rows), median_seconds=statistics.median(delays) if delays else None)
 
 
-__all__ = ["Candidate", "LaneOutcome", "LaneStats", "Limits", "candidates", "planning_lock", "run_lane",
-           "stats"]
+__all__ = ["LANE_GRACE", "Candidate", "LaneOutcome", "LaneStats", "Limits", "candidates", "left_to_lane",
+           "mark_deferred", "planning_lock", "run_lane", "stats", "urgent_condition"]
