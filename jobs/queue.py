@@ -16,7 +16,8 @@ from redis import Redis
 from rq import Queue, Retry, Worker
 from rq import cron as rq_cron
 from rq.command import send_kill_horse_command, send_shutdown_command
-from rq.job import Job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +114,28 @@ def _urgent_key(account_id: int) -> str:
     return f"urgent:queued:{account_id}"
 
 
+#: A pass that is queued and has not started (one that started reads the newest state itself).
+_WAITING = (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.CREATED)
+
+
 def enqueue_urgent(account_id: int, *, connection: Redis) -> bool:
-    """Enqueue the urgent lane for ``account_id`` unless a pass is queued (it reads the newest state)."""
-    if not connection.set(_urgent_key(account_id), "1", nx=True, ex=300):
-        return False
-    Queue(URGENT_QUEUE, connection=connection).enqueue(
+    """Enqueue the urgent lane for ``account_id`` unless a pass is waiting to start; return if enqueued.
+
+    The waiting pass's job id is kept in Redis and its status checked, so a pass lost with a killed worker
+    (taken from the queue, never started) does not silence the lane.
+    """
+    waiting = connection.get(_urgent_key(account_id))
+    if waiting is not None:
+        job_id = waiting.decode() if isinstance(waiting, bytes) else str(waiting)
+        try:
+            if Job.fetch(job_id, connection=connection).get_status() in _WAITING:
+                return False
+        except NoSuchJobError:
+            pass
+    job = Queue(URGENT_QUEUE, connection=connection).enqueue(
         URGENT_JOB, account_id, job_timeout=600, result_ttl=600, failure_ttl=86400,
         description=f"urgent lane of account {account_id}")
+    connection.set(_urgent_key(account_id), job.id, ex=3600)
     return True
 
 

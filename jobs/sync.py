@@ -41,6 +41,10 @@ def sync_account(account_id: int, trigger: str = SyncTrigger.CRON.value) -> str:
     try:
         if trigger != FOLLOW:
             rerun_started(account_id, redis)
+        if trigger == SyncTrigger.CHANGE.value and not changes_pending(account_id, redis):
+            # A run that started after this job's change has planned it already (a burst of changes queues
+            # several jobs; one run is enough).
+            return "nothing_new"
         outcome = run_account(config, redis, account_id, trigger)
         if outcome.follow_up_in is not None:
             enqueue_sync(account_id, FOLLOW, connection=redis, delay=max(1.0, outcome.follow_up_in))

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from jobs.context import account_job
-from jobs.queue import enqueue_sync, enqueue_urgent, urgent_started
+from jobs.queue import enqueue_urgent, urgent_started
 from wizard.amazon.client import AmazonClient
 from wizard.amazon.errors import AmazonError, AuthorizationRevoked
 from wizard.amazon.ratelimit import URGENT
@@ -26,6 +26,7 @@ from wizard.reconcile import status as reconcile_status
 from wizard.reconcile.runner import seller_for
 from wizard.redis_connection import open_redis
 from wizard.sync import urgent
+from wizard.tasks import request_run
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +62,14 @@ def urgent_account(account_id: int) -> str:
                 log.warning("account %s: urgent lane paused, Amazon answered %s", account_id, exc)
                 urgent.mark_deferred(redis, account_id)
                 enqueue_urgent(account_id, connection=redis)
-                enqueue_sync(account_id, "change", connection=redis, delay=float(config["SYNC_SOON_DELAY"]))
+                request_run(account_id, redis=redis, delay=float(config["SYNC_SOON_DELAY"]))
                 return "retrying"
         if sent:
             # What Amazon accepted changed (a drift corrected, a rejection cleared): the stored counts too.
             reconcile_status.refresh(config["DATABASE_URL"], account_id)
         if outcome.deferred:
             urgent.mark_deferred(redis, account_id)  # the feed takes what the lane left
-            enqueue_sync(account_id, "change", connection=redis)
+            request_run(account_id, redis=redis)
         if outcome.stopped_by_guard:
             log.warning("account %s: %s stock-outs at once; left to a feed run for the guard", account_id,
                         outcome.deferred)

@@ -99,6 +99,29 @@ def _pending_key(account_id: int) -> str:
     return f"sync:pending:{account_id}"
 
 
+def request_run(account_id: int, *, redis: Redis | None = None, delay: float | None = None) -> None:
+    """Ask for a run that plans what changed (now, or in ``delay`` seconds), even when no catalog change did.
+
+    For the catch-up after a re-authorization and for what the urgent lane leaves to a feed: it sets the
+    "changes pending" mark a change-triggered job looks for (a change job that finds it clear does nothing: a
+    run that started after its change already planned it).
+    """
+    connection = redis or open_redis(_config()["REDIS_URL"])
+    try:
+        connection.set(_pending_key(account_id), "1", ex=PENDING_TTL)
+        enqueue_sync(account_id, "change", redis=connection, delay=delay)
+    finally:
+        if redis is None:
+            connection.close()
+
+
+def request_urgent_pass(account_id: int, redis: Redis) -> bool:
+    """Enqueue a pass of the urgent lane unless one is waiting to start; return whether one was enqueued."""
+    from jobs.queue import enqueue_urgent
+
+    return enqueue_urgent(account_id, connection=redis)
+
+
 def clear_soon_guard(account_id: int, redis: Redis) -> None:
     """A run starts planning: it sees every change so far, and the next change schedules a new run."""
     redis.delete(_soon_key(account_id), _pending_key(account_id))
@@ -153,6 +176,8 @@ __all__ = [
     "request_full_sweep",
     "request_incremental_sweep",
     "request_lookups",
+    "request_run",
+    "request_urgent_pass",
     "schedule_sync_soon",
     "sync_queue_depth",
 ]

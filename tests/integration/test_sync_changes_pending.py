@@ -13,12 +13,15 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
-from sqlmodel import Session
+from rq import Queue
+from rq.job import JobStatus
+from sqlmodel import Session, select
 
-from jobs.queue import sync_queue
+from jobs.queue import URGENT_QUEUE, enqueue_sync, enqueue_urgent, sync_queue
 from tests.fixtures.queues import release_scheduled_jobs, run_worker_burst, scheduled_job_count
 from tests.fixtures.worker import Seller, add_products, run_sync
 from wizard.catalog import api_tokens
+from wizard.models.sync import SyncRun
 from wizard.sync.lock import AccountLock
 from wizard.sync.runner import FOLLOW
 from wizard.tasks import changes_pending
@@ -89,3 +92,37 @@ def test_a_change_during_a_run_gets_a_run_of_its_own_when_that_run_ends(
     work_until_idle(redis)
 
     assert sandbox.listings(seller.seller_id)["SKU-0000002"]["quantity"] == 4
+
+
+def test_a_change_job_whose_change_a_later_run_already_planned_records_no_run(
+        db: Session, seller: Seller, sandbox: Any, redis_url: str, app: Flask, client: FlaskClient,
+        merchant: Any) -> None:
+    add_products(db, seller.account_id, 3, available=lambda i: 20, price_cents=lambda i: 1500)
+    run_sync(redis_url, seller.account_id)
+    _, token = api_tokens.create_token(db, account_id=seller.account_id, name="Platform",
+                                       user_id=merchant.user("admin").id)
+    redis = Redis.from_url(redis_url)
+    post_stock(client, token, "SKU-0000001", 9)
+    post_stock(client, token, "SKU-0000002", 8)
+    release_scheduled_jobs(redis)
+    # A burst queued two change jobs (as when the soon guard lapses mid-burst): one run is enough.
+    enqueue_sync(seller.account_id, "change", connection=redis)
+    before = len(db.exec(select(SyncRun).where(SyncRun.account_id == seller.account_id)).all())
+    work_until_idle(redis)
+
+    db.expire_all()
+    assert len(db.exec(select(SyncRun).where(SyncRun.account_id == seller.account_id)).all()) == before + 1
+    assert sandbox.listings(seller.seller_id)["SKU-0000002"]["quantity"] == 8
+
+
+def test_an_urgent_pass_lost_with_a_killed_worker_does_not_silence_the_lane(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url)
+    assert enqueue_urgent(7, connection=redis)
+    assert not enqueue_urgent(7, connection=redis)  # one pass waits: it will read the newest state
+    # A worker takes the pass from the queue and is killed before the pass starts reading.
+    queue = Queue(URGENT_QUEUE, connection=redis)
+    job = queue.dequeue_any([queue], None, connection=redis)[0]
+    job.set_status(JobStatus.STARTED)
+
+    assert enqueue_urgent(7, connection=redis)
+    assert queue.count == 1

@@ -259,8 +259,9 @@ def plan_changes(session: Session, account_id: int, rules: r.Rules, *,
     remaining row goes through ``wizard.rules.values_planner``, generated from the same rule and checked
     against ``decide`` and ``plan_update`` by a property test. A SKU Amazon rejected is held back as
     :func:`wizard.sync.rejections.held_back` says (permanent: until a change or "Try again"; transient and
-    unknown codes: until their next try is due). ``leave_to_lane`` (from :func:`wizard.sync.urgent.left_to_lane`)
-    leaves the stock-outs the urgent lane is about to send out of the feed.
+    unknown codes: until their next try is due). ``leave_to_lane`` (from
+    :func:`wizard.sync.urgent.left_to_lane`) leaves the stock-outs the urgent lane is about to send out of the
+    feed.
     """
     buffer = ChangeBuffer()
     pricing = not rules.disable_pricing

@@ -50,7 +50,13 @@ from wizard.rules import Rules
 from wizard.sync import dryrun, guard, ledger, urgent, zero
 from wizard.sync import plan as sync_plan
 from wizard.sync.lock import AccountLock
-from wizard.tasks import clear_soon_guard, request_full_sweep, request_incremental_sweep, request_lookups
+from wizard.tasks import (
+    clear_soon_guard,
+    request_full_sweep,
+    request_incremental_sweep,
+    request_lookups,
+    request_urgent_pass,
+)
 
 log = logging.getLogger(__name__)
 
@@ -292,9 +298,12 @@ class Syncer:
         if zero.is_zero_run(run):
             changes = zero.zero_changes(self.session, self.account_id)
         else:
-            changes = sync_plan.plan_changes(
-                self.session, self.account_id, rules, only_on_amazon=self.reconcile_first,
-                leave_to_lane=urgent.left_to_lane(self.config, self.redis, self.account_id))
+            leave_to_lane = urgent.left_to_lane(self.config, self.redis, self.account_id)
+            changes = sync_plan.plan_changes(self.session, self.account_id, rules,
+                                             only_on_amazon=self.reconcile_first, leave_to_lane=leave_to_lane)
+            if leave_to_lane is not None and urgent.waiting_for_lane(self.session, self.config,
+                                                                     self.account_id):
+                request_urgent_pass(self.account_id, self.redis)  # whatever became of the pass asked for
         self.session.commit()
         seq = ledger.next_seq(self.session, run)
         for planned in sync_plan.batch_changes(self.seller.selling_partner_id, changes, self.limits):

@@ -125,7 +125,8 @@ def urgent_condition(expected: Any, shown: Any, limits: Limits) -> ColumnElement
                     state.next_retry_at <= utcnow()))
 
 
-def candidates(session: Session, account_id: int, rules: r.Rules, limits: Limits) -> list[Candidate]:
+def candidates(session: Session, account_id: int, rules: r.Rules, limits: Limits, *,
+               limit: int | None = None) -> list[Candidate]:
     """Return SKUs whose decided quantity is 0, or dropped steeply, below what Amazon shows; oldest first."""
     product = table_of(Product).c
     state = table_of(ListingState).c
@@ -138,7 +139,7 @@ def candidates(session: Session, account_id: int, rules: r.Rules, limits: Limits
              .select_from(joined)
              .where(product.account_id == account_id, state.inflight_batch_id.is_(None),
                     urgent_condition(expected, shown, limits))
-             .order_by(product.updated_at, product.id))
+             .order_by(product.updated_at, product.id).limit(limit))
     found = []
     for sku, available, price, last, changed_at in session.execute(query):
         decision = r.decide(int(available), int(price), rules)
@@ -259,6 +260,12 @@ def left_to_lane(config: Mapping[str, Any], redis: Redis, account_id: int) -> An
     return condition
 
 
+def waiting_for_lane(session: Session, config: Mapping[str, Any], account_id: int) -> bool:
+    """Return whether stock-outs wait for the lane (a feed just left them to it: a pass must follow)."""
+    rules = r.Rules.from_settings(session.get(AmazonSettings, account_id))
+    return bool(candidates(session, account_id, rules, Limits.from_config(config), limit=1))
+
+
 @dataclass(frozen=True)
 class LaneStats:
     """What the Sync page shows: urgent updates in the last hour and their median time to Amazon."""
@@ -277,4 +284,4 @@ def stats(session: Session, account_id: int) -> LaneStats:
 
 
 __all__ = ["LANE_GRACE", "Candidate", "LaneOutcome", "LaneStats", "Limits", "candidates", "left_to_lane",
-           "mark_deferred", "planning_lock", "run_lane", "stats", "urgent_condition"]
+           "mark_deferred", "planning_lock", "run_lane", "stats", "urgent_condition", "waiting_for_lane"]

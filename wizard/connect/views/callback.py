@@ -28,7 +28,6 @@ from wizard.connect.service import (
 from wizard.connect.tips import CALLBACK_MESSAGES
 from wizard.connect.views.common import bp, redirect_uri, signed_in_user
 from wizard.db import get_session
-from wizard.models.sync import SyncTrigger
 from wizard.security import current_account, current_user, manage, public
 from wizard.services import get_amazon, get_cipher
 
@@ -37,10 +36,10 @@ log = logging.getLogger(__name__)
 
 def _enqueue_catch_up_sync(account_id: int) -> None:
     """Send what changed while Amazon refused the connection now, not at the next scheduled run."""
-    from wizard.tasks import enqueue_sync
+    from wizard.tasks import request_run
 
     try:
-        enqueue_sync(account_id, SyncTrigger.CHANGE.value)
+        request_run(account_id)
     except RedisError:
         log.exception("could not enqueue the catch-up sync of account %s; the next scheduled run sends it",
                       account_id)
