@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from tests.fixtures.sandbox import SandboxControl
 from tests.fixtures.worker import Seller, add_products, last_run, run_sync, save_settings
 from tests.helpers import csrf_token
+from tests.integration.test_urgent_lane import synced, upsert, work_urgent  # noqa: F401 - a fixture
 from wizard.models import Product
 from wizard.models.base import utcnow
 from wizard.models.sync import ListingState, ListingStatus
@@ -207,3 +208,29 @@ def test_nothing_rejected_shows_no_list_and_no_count(
     assert 'id="sync-rejected"' not in client.get("/sync/").get_data(as_text=True)
     assert "rejected by Amazon" not in client.get("/").get_data(as_text=True)
     assert "Rejected by Amazon (0)" in client.get("/catalog/").get_data(as_text=True)
+
+
+def test_the_urgent_lane_records_a_rejections_kind_and_spends_no_more_than_an_unknown_codes_tries(
+        db: Session, synced: Seller, sandbox: SandboxControl, redis_url: str,  # noqa: F811
+        client: FlaskClient, merchant) -> None:  # type: ignore[no-untyped-def]
+    sku = "SKU-0000003"
+    sandbox.refuse(synced.seller_id, sku, code="77777", message="Something Amazon never documented.")
+
+    def lane_sends() -> int:
+        return sum(1 for row in sandbox.listing_submissions() if row[1] == sku and row[2] == "")
+
+    upsert(client, db, synced, merchant, {sku: 0})
+    work_urgent(redis_url)
+    state = state_of(db, synced, sku)
+    assert lane_sends() == 1 and state.status == ListingStatus.REJECTED
+    assert (state.reject_kind, state.reject_tries, state.rejected_run_id) == ("unknown", 1, None)
+    assert state.next_retry_at == state.rejected_at + rejections.FIRST_BACKOFF  # type: ignore[operator]
+
+    upsert(client, db, synced, merchant, {sku: 1})  # another urgent value, before the next try is due
+    work_urgent(redis_url)
+    assert lane_sends() == 1
+
+    back_off_is_over(db, synced, sku)
+    upsert(client, db, synced, merchant, {sku: 2})
+    work_urgent(redis_url)
+    assert lane_sends() == 2 and state_of(db, synced, sku).reject_tries == 2
