@@ -61,7 +61,7 @@ REASON_LABELS: dict[str, str] = {
 #: The catalog's filters, in this order: "in stock on Amazon" (any shown quantity), then each outcome.
 OUTCOME_FILTERS: dict[str, str] = {
     "": "All products",
-    IN_STOCK: "In stock on Amazon",
+    IN_STOCK: "Ecommerce will send as in stock",
     **{code: REASON_LABELS[code] for code in (ALL_UNITS, CAPPED, BELOW_BUFFER, BELOW_PRICE_THRESHOLD,
                                               OUT_OF_STOCK)},
 }

@@ -224,12 +224,14 @@ def test_the_preview_counts_a_known_catalog_and_warns_when_many_listings_go_to_z
     ).get_data(as_text=True)
     text = text_of(html)
     # Now (defaults): 5 in stock. After: KEPT-1 and KEPT-2 only, capped at 4 each.
-    assert re.search(r"In stock on Amazon 5 → would become 2 of 6", text)
+    assert re.search(r"Ecommerce will send as in stock 5 → would become 2 of 6", text)
     assert re.search(r"Units advertised 148 → would become 8", text)
     assert "Go out of stock 3" in text and "Capped by the ceiling 2" in text
     assert "Gated by the buffer 2" in text and "Kept off by the price threshold 1" in text
     assert "3 in-stock listings (60%) would go out of stock on Amazon" in text
     assert "GONE-1" in text and "5 available, below the buffer of 6 → 0" in text
+    # Nothing was ever sent: what the saved settings send is ours, never labelled as Amazon's (issue 9 §2).
+    assert "(your saved settings send 5)" in text and not re.search(r"Amazon shows \d+ now", text)
     assert "CHEAP-1" in text and "Prices will be sent for 5 products" in text
 
 
@@ -352,7 +354,7 @@ def test_restore_shows_its_impact_and_changes_nothing_until_confirmed(
 
     assert "Restore the settings saved on" in page and "Buffer: 10 units → 0 units" in page
     # The same numbers as the settings preview: 6 of 10 in stock now, all 10 after the restore, 4 come back.
-    assert "In stock on Amazon 6 → would become 10 of 10" in page
+    assert "Ecommerce will send as in stock 6 → would become 10 of 10" in page
     assert "Come back in stock 4" in page
     assert "Restore these settings" in page and "Cancel" in page
     assert unconfirmed.status_code == 302 and unconfirmed.headers["Location"].endswith(confirm_url)

@@ -32,7 +32,7 @@ DRIFT = table_of(ListingDrift)
 
 #: Catalog filters the reconcile adds (value -> label); each has a count on the home page.
 FILTERS: dict[str, str] = {
-    "amazon_in_stock": "In stock on Amazon now (as Amazon shows)",
+    "amazon_in_stock": "In stock on Amazon (as Amazon shows it)",
     "drifted": "Changed on Amazon outside Ecommerce",
     "rejected": "Rejected by Amazon",
     "not_on_amazon": "Not on Amazon",

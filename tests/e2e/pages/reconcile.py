@@ -19,8 +19,8 @@ class ReconcilePages(BasePage):
         return self.page.get_by_role("region", name="What Amazon shows now")
 
     def filter_catalog(self, label: str) -> None:
-        """Choose a state in the catalog's "On Amazon" filter."""
-        self.page.get_by_label("On Amazon").select_option(label=label)
+        """Choose a state in the catalog's "Show" filter."""
+        self.page.get_by_label("Show", exact=True).select_option(label=label)
 
     def results(self) -> Locator:
         """The catalog's results table."""
