@@ -70,10 +70,12 @@ def test_a_fully_set_up_account_shows_no_setup_card_and_the_catalog_counts(
     html = home(client)
     assert SETUP not in html and "steps done" not in html
     assert figure(html, "Products") == "50"
-    assert figure(html, "In stock under your settings") == "20"
+    assert figure(html, "Ecommerce will send as in stock") == "20"
     assert "Under your saved inventory and pricing settings." in html
     assert 'href="/catalog/?outcome=in_stock"' in html
     assert "Seller ID <code>A1PROSELLERUS01</code>" in html
+    # Nothing was synced: no figure is labelled as Amazon's (issue 9 §2).
+    assert "Nothing sent to Amazon yet." in html and "accepted by Amazon" not in html
 
 
 def test_the_catalog_card_says_when_counts_use_unsaved_default_settings(
@@ -81,7 +83,7 @@ def test_the_catalog_card_says_when_counts_use_unsaved_default_settings(
     add_products(db, merchant.account.id, 1234, available=lambda i: i % 2)
     signed_in_as("admin")
     html = home(client)
-    assert figure(html, "Products") == "1,234" and figure(html, "In stock under your settings") == "617"
+    assert figure(html, "Products") == "1,234" and figure(html, "Ecommerce will send as in stock") == "617"
     assert "Under the default settings: nothing is sent until you save your own." in html
 
 
@@ -102,3 +104,20 @@ def test_an_htmx_request_gets_the_dashboard_fragment(client: FlaskClient, signed
     html = response.get_data(as_text=True)
     assert SETUP in html and "<html" not in html
     assert "HX-Request" in response.headers["Vary"]
+
+
+def test_while_updates_are_paused_home_says_amazon_keeps_what_it_accepted(
+        client: FlaskClient, signed_in_as: Any, merchant: Merchant, db: Session) -> None:
+    from wizard.models import ConnectionStatus
+
+    connection = connect(db, merchant.account.id, "Atzr|refresh-token")
+    save_settings(db, merchant.account.id)
+    connection.status = ConnectionStatus.NEEDS_REAUTHORIZATION
+    db.add(connection)
+    db.commit()
+    signed_in_as("admin")
+
+    html = home(client)
+
+    assert "Paused" in html
+    assert "Amazon keeps the last quantities and prices it accepted from Ecommerce" in html
