@@ -62,6 +62,20 @@ def _work_sync_queue_only(redis: Redis) -> None:
     SimpleWorker([sync_queue(redis)], connection=redis).work(burst=True)
 
 
+def _only_lookups_due_now(redis: Redis) -> Queue:
+    """Take the incremental read out of the reconcile queue and make the scheduled look-ups due now."""
+    queue = Queue(RECONCILE_QUEUE, connection=redis)
+    for job in queue.jobs:
+        if job.args[1] == "incremental":
+            queue.remove(job)
+    registry = queue.scheduled_job_registry
+    for job_id in registry.get_job_ids():
+        job = Job.fetch(job_id, connection=redis)
+        registry.remove(job)
+        queue.enqueue_job(job)
+    return queue
+
+
 def _first_read_and_sync(env: dict[str, str], seller: Seller) -> None:
     """The account's first full read, the first sync it enqueues, and everything they enqueue."""
     redis = _redis(env)
@@ -137,15 +151,7 @@ def test_the_issue_of_a_looked_up_sku_shows_before_any_incremental_read(
         enqueue_sync(seller.account_id, "manual", connection=redis)
         _work_sync_queue_only(redis)
         # Work only the look-up: take the incremental read out, and the look-up's slot is now.
-        queue = Queue(RECONCILE_QUEUE, connection=redis)
-        for job in queue.jobs:
-            if job.args[1] == "incremental":
-                queue.remove(job)
-        registry = queue.scheduled_job_registry
-        for job_id in registry.get_job_ids():
-            job = Job.fetch(job_id, connection=redis)
-            registry.remove(job)
-            queue.enqueue_job(job)
+        queue = _only_lookups_due_now(redis)
         assert [job.args[1] for job in queue.jobs] == ["targeted"]
         SimpleWorker([queue], connection=redis).work(burst=True)
     finally:
@@ -311,15 +317,7 @@ def test_a_feeds_look_ups_recompute_the_stored_counts_once_after_the_last_of_the
     try:
         enqueue_sync(seller.account_id, "manual", connection=redis)
         _work_sync_queue_only(redis)
-        queue = Queue(RECONCILE_QUEUE, connection=redis)
-        for job in queue.jobs:
-            if job.args[1] == "incremental":
-                queue.remove(job)
-        registry = queue.scheduled_job_registry
-        for job_id in registry.get_job_ids():
-            job = Job.fetch(job_id, connection=redis)
-            registry.remove(job)
-            queue.enqueue_job(job)
+        queue = _only_lookups_due_now(redis)
         assert [job.args[1] for job in queue.jobs] == ["targeted", "targeted"]
         refreshed = [_refreshed_at(db, seller.account_id)]
         for _ in range(2):

@@ -8,8 +8,10 @@ ends busy, or that finishes a run, ask for another run.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
@@ -42,15 +44,23 @@ def work_until_idle(redis: Redis) -> None:
     raise AssertionError("the sync queue never went idle")
 
 
-def test_a_change_whose_run_finds_the_sync_busy_reaches_amazon_once_the_lock_is_free(
-        db: Session, seller: Seller, sandbox: Any, redis_url: str, app: Flask, client: FlaskClient,
-        merchant: Any) -> None:
+@pytest.fixture
+def synced(db: Session, seller: Seller, sandbox: Any, redis_url: str, app: Flask,
+           merchant: Any) -> Iterator[tuple[Redis, str]]:
+    """Three products at 20, synced to the sandbox; yield Redis and a catalog API token."""
     add_products(db, seller.account_id, 3, available=lambda i: 20, price_cents=lambda i: 1500)
     run_sync(redis_url, seller.account_id)
-    assert sandbox.listings(seller.seller_id)["SKU-0000001"]["quantity"] == 20
     _, token = api_tokens.create_token(db, account_id=seller.account_id, name="Platform",
                                        user_id=merchant.user("admin").id)
     redis = Redis.from_url(redis_url)
+    yield redis, token
+    redis.close()
+
+
+def test_a_change_whose_run_finds_the_sync_busy_reaches_amazon_once_the_lock_is_free(
+        seller: Seller, sandbox: Any, client: FlaskClient, synced: tuple[Redis, str]) -> None:
+    redis, token = synced
+    assert sandbox.listings(seller.seller_id)["SKU-0000001"]["quantity"] == 20
     holder = AccountLock(redis, seller.account_id, ttl=60)
     assert holder.acquire()  # another worker's job is running this account's sync
 
@@ -77,13 +87,8 @@ def drop_sync_jobs(redis: Redis) -> None:
 
 
 def test_a_change_during_a_run_gets_a_run_of_its_own_when_that_run_ends(
-        db: Session, seller: Seller, sandbox: Any, redis_url: str, app: Flask, client: FlaskClient,
-        merchant: Any) -> None:
-    add_products(db, seller.account_id, 3, available=lambda i: 20, price_cents=lambda i: 1500)
-    run_sync(redis_url, seller.account_id)
-    _, token = api_tokens.create_token(db, account_id=seller.account_id, name="Platform",
-                                       user_id=merchant.user("admin").id)
-    redis = Redis.from_url(redis_url)
+        seller: Seller, sandbox: Any, redis_url: str, client: FlaskClient, synced: tuple[Redis, str]) -> None:
+    redis, token = synced
     # A change arrives after the running run planned; its own job found the lock held and ended.
     post_stock(client, token, "SKU-0000002", 4)
     drop_sync_jobs(redis)
@@ -95,13 +100,8 @@ def test_a_change_during_a_run_gets_a_run_of_its_own_when_that_run_ends(
 
 
 def test_a_change_job_whose_change_a_later_run_already_planned_records_no_run(
-        db: Session, seller: Seller, sandbox: Any, redis_url: str, app: Flask, client: FlaskClient,
-        merchant: Any) -> None:
-    add_products(db, seller.account_id, 3, available=lambda i: 20, price_cents=lambda i: 1500)
-    run_sync(redis_url, seller.account_id)
-    _, token = api_tokens.create_token(db, account_id=seller.account_id, name="Platform",
-                                       user_id=merchant.user("admin").id)
-    redis = Redis.from_url(redis_url)
+        db: Session, seller: Seller, sandbox: Any, client: FlaskClient, synced: tuple[Redis, str]) -> None:
+    redis, token = synced
     post_stock(client, token, "SKU-0000001", 9)
     post_stock(client, token, "SKU-0000002", 8)
     release_scheduled_jobs(redis)
