@@ -34,6 +34,25 @@ def iso(moment: datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def processing_model(identity: dict[str, Any], marketplace_ids: list[str], created_at: datetime, status: str,
+                     started_at: datetime | None, ended_at: datetime | None,
+                     document: tuple[str, str | None]) -> dict[str, Any]:
+    """Return a feed or report object as the models have it: identity, marketplaces, times, status, document.
+
+    The result document is named only once processing is ``DONE`` (as Amazon does).
+    """
+    body: dict[str, Any] = {**identity, "marketplaceIds": marketplace_ids, "createdTime": iso(created_at),
+                            "processingStatus": status}
+    if started_at:
+        body["processingStartTime"] = iso(started_at)
+    if ended_at:
+        body["processingEndTime"] = iso(ended_at)
+    key, document_id = document
+    if document_id and status == "DONE":
+        body[key] = document_id
+    return body
+
+
 @dataclass
 class AuthCode:
     """An ``spapi_oauth_code``: single use, valid five minutes."""
@@ -98,16 +117,9 @@ class Feed:
 
     def as_model(self) -> dict[str, Any]:
         """Return the ``Feed`` object of the Feeds API model."""
-        body: dict[str, Any] = {"feedId": self.id, "feedType": self.feed_type,
-                                "marketplaceIds": self.marketplace_ids, "createdTime": iso(self.created_at),
-                                "processingStatus": self.status}
-        if self.started_at:
-            body["processingStartTime"] = iso(self.started_at)
-        if self.ended_at:
-            body["processingEndTime"] = iso(self.ended_at)
-        if self.result_document_id and self.status == "DONE":
-            body["resultFeedDocumentId"] = self.result_document_id
-        return body
+        return processing_model({"feedId": self.id, "feedType": self.feed_type}, self.marketplace_ids,
+                                self.created_at, self.status, self.started_at, self.ended_at,
+                                ("resultFeedDocumentId", self.result_document_id))
 
 
 @dataclass(slots=True)
@@ -165,16 +177,9 @@ class Report:
 
     def as_model(self) -> dict[str, Any]:
         """Return the ``Report`` object of the Reports API model."""
-        body: dict[str, Any] = {"reportId": self.id, "reportType": self.report_type,
-                                "marketplaceIds": self.marketplace_ids, "createdTime": iso(self.created_at),
-                                "processingStatus": self.status}
-        if self.started_at:
-            body["processingStartTime"] = iso(self.started_at)
-        if self.ended_at:
-            body["processingEndTime"] = iso(self.ended_at)
-        if self.document_id and self.status == "DONE":
-            body["reportDocumentId"] = self.document_id
-        return body
+        return processing_model({"reportId": self.id, "reportType": self.report_type}, self.marketplace_ids,
+                                self.created_at, self.status, self.started_at, self.ended_at,
+                                ("reportDocumentId", self.document_id))
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, url_for
-from sqlmodel import select
+from sqlmodel import Session, select
 from werkzeug.wrappers import Response
 
 from wizard.amazon.errors import AmazonError, AuthorizationRevoked
@@ -25,16 +25,21 @@ from wizard.tasks import enqueue_sync
 bp = Blueprint("check", __name__, url_prefix="/sync/check")
 
 
+def _account() -> tuple[Session, int]:
+    """Return the request's database session and the signed-in user's account id."""
+    account = current_account()
+    assert account.id is not None  # an account read from the database has an id
+    return get_session(), account.id
+
+
 @bp.get("/")
 @signed_in
 def index() -> Response:
     """Show the newest check's answers per SKU, and "Start syncing" / "Fix first"."""
-    session = get_session()
-    account = current_account()
-    assert account.id is not None
-    check = dryrun.latest_check(session, account.id)
+    session, account_id = _account()
+    check = dryrun.latest_check(session, account_id)
     return render_page("sync/check", check=check, results=dryrun.results_of(check) if check else [],
-                       waiting=dryrun.first_sync_waits(current_app.config, session, account.id),
+                       waiting=dryrun.first_sync_waits(current_app.config, session, account_id),
                        usd=format_usd)
 
 
@@ -42,17 +47,15 @@ def index() -> Response:
 @manage
 def run() -> Response:
     """Validate a sample of up to 20 SKUs with Amazon now (nothing changes on Amazon)."""
-    session = get_session()
-    account = current_account()
-    assert account.id is not None
-    connection = session.exec(select(Connection).where(Connection.account_id == account.id)).first()
+    session, account_id = _account()
+    connection = session.exec(select(Connection).where(Connection.account_id == account_id)).first()
     seller = seller_for(connection, get_cipher())
     if seller is None:
         flash("Connect your Amazon account first: there is nothing to check with yet.", "danger")
         return redirect(url_for("check.index"))
     user = current_user()
     try:
-        check = dryrun.check_with_amazon(session, account.id, seller,
+        check = dryrun.check_with_amazon(session, account_id, seller,
                                          amazon_client(current_app.config, get_redis()),
                                          user_id=user.id if user else None)
     except AuthorizationRevoked:
@@ -75,16 +78,14 @@ def run() -> Response:
 @manage
 def start() -> Response:
     """Start syncing after reading the check's answers ("Start syncing")."""
-    session = get_session()
-    account = current_account()
-    assert account.id is not None
-    check = dryrun.latest_check(session, account.id)
+    session, account_id = _account()
+    check = dryrun.latest_check(session, account_id)
     if check is None:
         flash("Check with Amazon first: it takes a few seconds and changes nothing on Amazon.", "danger")
         return redirect(url_for("check.index"))
     user = current_user()
     dryrun.confirm(session, check, user.id if user else None)
-    enqueue_sync(account.id, SyncTrigger.MANUAL.value)
+    enqueue_sync(account_id, SyncTrigger.MANUAL.value)
     flash("Syncing started. Most changes appear on Amazon within 15 to 30 minutes.", "success")
     return redirect(url_for("sync.index"))
 
@@ -102,19 +103,15 @@ def _held_run() -> dict[str, Any]:
 @signed_in
 def held() -> Response:
     """Show the sync the guard paused: the numbers and 20 examples before → after."""
-    session = get_session()
-    account = current_account()
-    assert account.id is not None
-    hold = guard.waiting(session, account.id)
+    session, account_id = _account()
+    hold = guard.waiting(session, account_id)
     return render_page("sync/held", hold=hold, examples=guard.examples_of(hold) if hold else [],
                        usd=format_usd)
 
 
 def _decide(approve: bool) -> Response:
-    session = get_session()
-    account = current_account()
-    assert account.id is not None
-    hold = guard.waiting(session, account.id)
+    session, account_id = _account()
+    hold = guard.waiting(session, account_id)
     if hold is None:
         flash("No sync is waiting for approval any more.", "info")
         return redirect(url_for("sync.index"))
@@ -122,7 +119,7 @@ def _decide(approve: bool) -> Response:
     assert user is not None
     if approve:
         guard.approve(session, hold, user.id)
-        enqueue_sync(account.id, SyncTrigger.MANUAL.value)
+        enqueue_sync(account_id, SyncTrigger.MANUAL.value)
         flash("Approved: the sync is on its way to Amazon.", "success")
     else:
         guard.discard(session, hold, user.id, user.email)
