@@ -65,14 +65,31 @@ class _MemoryCache:
             self.values.pop(name, None)
 
 
-def client_run(sandbox_url: str, refresh_token: str, keep: str) -> dict[str, Any]:
-    """Run the whole report flow through our client; count rows; keep the raw file at ``keep``."""
-    from wizard.amazon import AmazonClient, SellerAuth
+def sandbox_client(sandbox_url: str) -> Any:
+    """Return our Amazon client for the sandbox at ``sandbox_url``: no rate buckets, tokens kept in memory.
+
+    The client the worker builds (``AmazonClient.from_config``) keeps both in Redis; a one-seller benchmark
+    process does not need them, and the report's calls are a handful.
+    """
+    from wizard.amazon import AmazonClient
+    from wizard.amazon.client import document_url_prefixes
     from wizard.config import from_environment
+    from wizard.crypto import TokenCipher
 
     config = {**from_environment(), "AMAZON_LWA_TOKEN_URL": sandbox_url + "/auth/o2/token",
               "AMAZON_SPAPI_ENDPOINT": sandbox_url}
-    amazon = AmazonClient.from_config(config, cache=_MemoryCache())
+    return AmazonClient(lwa_token_url=config["AMAZON_LWA_TOKEN_URL"],
+                        client_id=config["AMAZON_LWA_CLIENT_ID"],
+                        client_secret=config["AMAZON_LWA_CLIENT_SECRET"], spapi_endpoint=sandbox_url,
+                        cipher=TokenCipher(config["TOKEN_ENCRYPTION_KEYS"]), cache=_MemoryCache(),
+                        document_url_prefixes=document_url_prefixes(config))
+
+
+def client_run(sandbox_url: str, refresh_token: str, keep: str) -> dict[str, Any]:
+    """Run the whole report flow through our client; count rows; keep the raw file at ``keep``."""
+    from wizard.amazon import SellerAuth
+
+    amazon = sandbox_client(sandbox_url)
     seller = SellerAuth(SELLER, refresh_token)
     started, cpu = time.perf_counter(), _cpu()
     report_id = amazon.reports.create_report(seller)

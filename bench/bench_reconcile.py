@@ -151,13 +151,10 @@ def reference_run(sandbox_url: str, refresh_token: str, report_id: str) -> dict[
     """Download the same report file and count its lines with zlib: the floor for any reader."""
     import zlib
 
-    from bench.bench_listings_report import _MemoryCache
-    from wizard.amazon import AmazonClient, SellerAuth
-    from wizard.config import from_environment
+    from bench.bench_listings_report import sandbox_client
+    from wizard.amazon import SellerAuth
 
-    config = {**from_environment(), "AMAZON_LWA_TOKEN_URL": sandbox_url + "/auth/o2/token",
-              "AMAZON_SPAPI_ENDPOINT": sandbox_url}
-    amazon = AmazonClient.from_config(config, cache=_MemoryCache())
+    amazon = sandbox_client(sandbox_url)
     seller = SellerAuth(SELLER, refresh_token)
     report = amazon.reports.get_report(seller, report_id)
     document = amazon.reports.get_report_document(seller, report.report_document_id or "")
