@@ -78,7 +78,7 @@ def schedule_sync_soon(account_id: int) -> bool:
             from jobs.queue import enqueue_urgent
 
             enqueue_urgent(account_id, connection=connection)
-        connection.set(_pending_key(account_id), "1", ex=PENDING_TTL)
+        mark_changes_pending(account_id, connection)
         if not connection.set(_soon_key(account_id), "1", nx=True, ex=max(delay, 1)):
             return False
         enqueue_sync(account_id, "change", redis=connection, delay=delay)
@@ -108,7 +108,7 @@ def request_run(account_id: int, *, redis: Redis | None = None, delay: float | N
     """
     connection = redis or open_redis(_config()["REDIS_URL"])
     try:
-        connection.set(_pending_key(account_id), "1", ex=PENDING_TTL)
+        mark_changes_pending(account_id, connection)
         enqueue_sync(account_id, "change", redis=connection, delay=delay)
     finally:
         if redis is None:
@@ -120,6 +120,11 @@ def request_urgent_pass(account_id: int, redis: Redis) -> bool:
     from jobs.queue import enqueue_urgent
 
     return enqueue_urgent(account_id, connection=redis)
+
+
+def mark_changes_pending(account_id: int, redis: Redis) -> None:
+    """Say that something changed that no run has planned yet (a change-triggered job looks for it)."""
+    redis.set(_pending_key(account_id), "1", ex=PENDING_TTL)
 
 
 def clear_soon_guard(account_id: int, redis: Redis) -> None:
@@ -173,6 +178,7 @@ __all__ = [
     "clear_soon_guard",
     "enqueue_import",
     "enqueue_sync",
+    "mark_changes_pending",
     "request_full_sweep",
     "request_incremental_sweep",
     "request_lookups",
