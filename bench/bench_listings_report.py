@@ -32,12 +32,14 @@ sys.path.insert(0, str(REPO_ROOT))
 SELLER = "A1PROSELLERUS01"
 
 
-def _cpu() -> float:
+def cpu_seconds() -> float:
+    """Return this process's CPU seconds so far (user + system; waiting costs none)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
-def _peak_mb() -> float:
+def peak_rss_mb() -> float:
+    """Return this process's peak resident memory in MB."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
@@ -91,7 +93,7 @@ def client_run(sandbox_url: str, refresh_token: str, keep: str) -> dict[str, Any
 
     amazon = sandbox_client(sandbox_url)
     seller = SellerAuth(SELLER, refresh_token)
-    started, cpu = time.perf_counter(), _cpu()
+    started, cpu = time.perf_counter(), cpu_seconds()
     report_id = amazon.reports.create_report(seller)
     while not (report := amazon.reports.get_report(seller, report_id)).finished:
         time.sleep(0.2)
@@ -99,14 +101,14 @@ def client_run(sandbox_url: str, refresh_token: str, keep: str) -> dict[str, Any
     if report.processing_status != "DONE" or not report.report_document_id:
         raise SystemExit(f"the report ended {report.processing_status}")
     document = amazon.reports.get_report_document(seller, report.report_document_id)
-    parse_started, parse_cpu = time.perf_counter(), _cpu()
+    parse_started, parse_cpu = time.perf_counter(), cpu_seconds()
     rows = active = 0
     with amazon.reports.listing_rows(document) as stream:
         for row in stream:
             rows += 1
             active += row.active
-    parse_s, parse_cpu = time.perf_counter() - parse_started, _cpu() - parse_cpu
-    total_cpu = _cpu() - cpu
+    parse_s, parse_cpu = time.perf_counter() - parse_started, cpu_seconds() - parse_cpu
+    total_cpu = cpu_seconds() - cpu
     # The raw file for the reference, fetched after the measurement (not counted).
     raw = amazon.open_download("keep", document.url)
     with open(keep, "wb") as out:
@@ -116,12 +118,12 @@ def client_run(sandbox_url: str, refresh_token: str, keep: str) -> dict[str, Any
     return {"rows": rows, "active": active, "report_wait_s": round(waited, 1),
             "stream_parse_s": round(parse_s, 1), "stream_parse_cpu_s": round(parse_cpu, 2),
             "total_cpu_s": round(total_cpu, 2),
-            "peak_rss_mb": _peak_mb(), "calls": dict(sorted(amazon.calls.items()))}
+            "peak_rss_mb": peak_rss_mb(), "calls": dict(sorted(amazon.calls.items()))}
 
 
 def reference_run(path: str) -> dict[str, Any]:
     """Decompress the file with zlib and count its lines: the floor for any reader."""
-    cpu = _cpu()
+    cpu = cpu_seconds()
     inflate = zlib.decompressobj(wbits=31)
     lines = size = 0
     with open(path, "rb") as handle:
@@ -129,14 +131,24 @@ def reference_run(path: str) -> dict[str, Any]:
             data = inflate.decompress(chunk)
             lines += data.count(b"\n")
             size += len(data)
-    return {"lines": lines, "mb": round(size / 1e6, 1), "cpu_s": round(_cpu() - cpu, 2),
-            "peak_rss_mb": _peak_mb()}
+    return {"lines": lines, "mb": round(size / 1e6, 1), "cpu_s": round(cpu_seconds() - cpu, 2),
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def run_script(script: str, *args: str) -> dict[str, Any]:
+    """Run a step of a benchmark in a fresh process (its own CPU and memory figures); return its JSON line.
+
+    A failed step stops the benchmark with the end of the step's error output.
+    """
+    out = subprocess.run([sys.executable, script, *args], check=False, capture_output=True, text=True,
+                         cwd=REPO_ROOT)
+    if out.returncode:
+        raise SystemExit(f"{args[0]} failed:\n{out.stderr[-3000:]}")
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 def _subprocess(*args: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True,
-                         cwd=REPO_ROOT)
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return run_script(__file__, *args)
 
 
 def main(rows: int) -> None:

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,14 +30,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 SELLER = "A1PROSELLERUS01"
 
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _peak_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+from bench.bench_listings_report import cpu_seconds, peak_rss_mb, run_script  # noqa: E402 - after the path set-up above
 
 
 def _schema(database_url: str) -> int:
@@ -129,7 +120,7 @@ def sweep_run(sandbox_url: str, refresh_token: str, redis_url: str, workdir: str
               "AMAZON_LWA_TOKEN_URL": sandbox_url + "/auth/o2/token", "AMAZON_SPAPI_ENDPOINT": sandbox_url,
               "RECONCILE_POLL_INITIAL": 0.2, "RECONCILE_POLL_MAX": 1.0}
     redis = Redis.from_url(redis_url)
-    started, cpu, waited = time.perf_counter(), _cpu(), 0.0
+    started, cpu, waited = time.perf_counter(), cpu_seconds(), 0.0
     while True:
         outcome = run_sweep(config, redis, account_id, "full")
         if outcome.follow_up_in is None:
@@ -137,13 +128,13 @@ def sweep_run(sandbox_url: str, refresh_token: str, redis_url: str, workdir: str
         pause = min(outcome.follow_up_in, 1.0)
         waited += pause
         time.sleep(pause)  # the job is re-enqueued meanwhile: no CPU, no worker held
-    wall, cpu = time.perf_counter() - started, _cpu() - cpu
+    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     with Session(engine_for(url)) as session:
         stored = session.exec(select(func.count()).select_from(AmazonListing)).one()
         sweep = session.exec(select(ReconcileSweep)).one()
         report_id = sweep.report_id
     return {"status": outcome.status, "stored": stored, "report_id": report_id, "cpu_s": round(cpu, 1),
-            "wall_s": round(wall, 1), "waiting_s": round(waited, 1), "peak_rss_mb": _peak_mb(),
+            "wall_s": round(wall, 1), "waiting_s": round(waited, 1), "peak_rss_mb": peak_rss_mb(),
             "calls": sweep.calls}
 
 
@@ -159,21 +150,17 @@ def reference_run(sandbox_url: str, refresh_token: str, report_id: str) -> dict[
     report = amazon.reports.get_report(seller, report_id)
     document = amazon.reports.get_report_document(seller, report.report_document_id or "")
     response = amazon.open_download("reference", document.url)
-    cpu = _cpu()
+    cpu = cpu_seconds()
     inflate = zlib.decompressobj(wbits=31)
     lines = 0
     for chunk in response.iter_content(1 << 20):
         lines += inflate.decompress(chunk).count(b"\n")
     response.close()
-    return {"lines": lines, "cpu_s": round(_cpu() - cpu, 2)}
+    return {"lines": lines, "cpu_s": round(cpu_seconds() - cpu, 2)}
 
 
 def _subprocess(*args: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, *args], check=False, capture_output=True, text=True,
-                         cwd=REPO_ROOT)
-    if out.returncode:
-        raise SystemExit(f"{args[0]} failed:\n{out.stderr[-3000:]}")
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return run_script(__file__, *args)
 
 
 def main(rows: int) -> None:
