@@ -37,9 +37,7 @@ from bench_web import (  # noqa: E402
     ab,
     build,
     free_port,
-    sign_in,
-    start_gunicorn,
-    stop,
+    serving,
 )
 
 AMAZON_ONLY = 500
@@ -165,26 +163,16 @@ def measure(products: int, requests_count: int, workdir: Path) -> Result:
     redis = RedisServer(free_port(), workdir)
     redis.start()
     queries, home_ms, hello_ms = in_process(url, redis.url)
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis.url, "APP_ENV": "development"}
-    product_port, hello_port = free_port(), free_port()
-    product = start_gunicorn("wizard:create_app()", product_port, env, workdir / "product.log")
-    hello = None
     try:
-        hello = start_gunicorn("hello_app:app", hello_port, env, workdir / "hello.log")
-        base = f"http://127.0.0.1:{product_port}"
-        cookie, csrf = sign_in(base)
-        page = requests_get_text(base + "/", cookie)
-        assert f"{figures['not_on_amazon']:,}" in page, "the home page does not show the stored figures"
-        ab(base + "/", 2 * CONCURRENCY, workdir, cookie=cookie)  # warm up
-        hello_p95 = ab(f"http://127.0.0.1:{hello_port}/", requests_count, workdir)
-        home_p95 = ab(base + "/", requests_count, workdir, cookie=cookie)
+        with serving(url, redis.url, workdir) as (base, hello_url, cookie, _):
+            page = requests_get_text(base + "/", cookie)
+            assert f"{figures['not_on_amazon']:,}" in page, "the home page does not show the stored figures"
+            ab(base + "/", 2 * CONCURRENCY, workdir, cookie=cookie)  # warm up
+            hello_p95 = ab(hello_url, requests_count, workdir)
+            home_p95 = ab(base + "/", requests_count, workdir, cookie=cookie)
         return home_p95, hello_p95, seconds, queries, home_ms, hello_ms
     finally:
-        stop(product)
-        if hello is not None:
-            stop(hello)
         redis.stop()
-
 
 def requests_get_text(url: str, cookie: str) -> str:
     """Return the page at ``url`` for the signed-in session ``cookie``."""
