@@ -8,10 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 from flask.testing import FlaskClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from tests.helpers import csrf_token
-from wizard.models import Account
+from wizard.models import Account, Connection
 from wizard.models.base import utcnow
 
 PREFIX = "/settings/integrations/amazon"
@@ -107,3 +107,16 @@ def authorize(client: FlaskClient, amazon: AmazonSide, seller: str = PRO_SELLER,
     """Run Grant Access end to end; return our callback's response."""
     callback = amazon.consent(start_grant(client, mode), seller=seller, decision=decision)
     return client.get(path_of(callback))
+
+
+def maybe_connection(db: Session, account: Account) -> Connection | None:
+    """Return the account's Amazon connection as the database has it now, if there is one."""
+    db.expire_all()
+    return db.exec(select(Connection).where(Connection.account_id == account.id)).first()
+
+
+def connection_of(db: Session, account: Account) -> Connection:
+    """Return the account's Amazon connection as the database has it now."""
+    connection = maybe_connection(db, account)
+    assert connection is not None
+    return connection

@@ -28,39 +28,16 @@ from tests.integration.connect_support import (
     AmazonSide,
     acknowledge,
     authorize,
+    connection_of,
+    maybe_connection,
     path_of,
     query_of,
     start_grant,
 )
 from wizard import create_app
-from wizard.models import Account, Connection, ConnectionStatus, OAuthState, User
+from wizard.models import Account, ConnectionStatus, OAuthState, User
 from wizard.models.base import utcnow
 from wizard.services import get_cipher
-
-
-@pytest.fixture
-def amazon() -> AmazonSide:
-    """The merchant's browser on Amazon's pages."""
-    return AmazonSide()
-
-
-@pytest.fixture
-def admin(client: FlaskClient, merchant: Merchant, db: Session) -> User:
-    """An admin signed in, with the prerequisites confirmed."""
-    acknowledge(db, merchant.account)
-    sign_in(client, merchant.user("admin"))
-    return merchant.user("admin")
-
-
-def maybe_connection(db: Session, account: Account) -> Connection | None:
-    db.expire_all()
-    return db.exec(select(Connection).where(Connection.account_id == account.id)).first()
-
-
-def connection_of(db: Session, account: Account) -> Connection:
-    connection = maybe_connection(db, account)
-    assert connection is not None
-    return connection
 
 
 def verify(client: FlaskClient) -> TestResponse:

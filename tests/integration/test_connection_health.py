@@ -6,11 +6,10 @@ jobs worked by an RQ worker from the health queue, as the ``rq cron`` job enqueu
 
 from __future__ import annotations
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from jobs.health import enqueue_all_health_checks
 from jobs.queue import sync_queue
@@ -24,33 +23,12 @@ from tests.integration.connect_support import (
     PRO_SELLER,
     VERIFY,
     AmazonSide,
-    acknowledge,
     authorize,
+    connection_of,
 )
-from wizard.models import Account, Connection, ConnectionStatus, User
+from wizard.models import ConnectionStatus, User
 
 CHECK = PREFIX + "/check"
-
-
-@pytest.fixture
-def amazon() -> AmazonSide:
-    """The merchant's browser on Amazon's pages."""
-    return AmazonSide()
-
-
-@pytest.fixture
-def admin(client: FlaskClient, merchant: Merchant, db: Session) -> User:
-    """An admin signed in, with the prerequisites confirmed."""
-    acknowledge(db, merchant.account)
-    sign_in(client, merchant.user("admin"))
-    return merchant.user("admin")
-
-
-def connection_of(db: Session, account: Account) -> Connection:
-    db.expire_all()
-    connection = db.exec(select(Connection).where(Connection.account_id == account.id)).first()
-    assert connection is not None
-    return connection
 
 
 def connect_verified(client: FlaskClient, amazon: AmazonSide, seller: str = PRO_SELLER) -> None:

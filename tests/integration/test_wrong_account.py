@@ -14,18 +14,12 @@ from tests.integration.connect_support import (
     PRO_SELLER,
     VERIFY,
     AmazonSide,
-    acknowledge,
     authorize,
 )
 from tests.integration.test_amazon_settings import text_of
-from wizard.models import Account, Connection, ConnectionStatus
+from wizard.models import Account, Connection, ConnectionStatus, User
 
 DIFFERENT = PREFIX + "/disconnect?different=1"
-
-
-def _signed_in_admin(client: FlaskClient, merchant: Merchant, db: Session) -> None:
-    acknowledge(db, merchant.account)
-    sign_in(client, merchant.user("admin"))
 
 
 def _verify(client: FlaskClient) -> str:
@@ -34,8 +28,7 @@ def _verify(client: FlaskClient) -> str:
 
 
 def test_an_individual_plan_seller_is_offered_a_different_account_which_starts_over_at_step_1(
-        client: FlaskClient, merchant: Merchant, db: Session) -> None:
-    _signed_in_admin(client, merchant, db)
+        client: FlaskClient, admin: User, merchant: Merchant, db: Session) -> None:
     authorize(client, AmazonSide(), seller=INDIVIDUAL_SELLER)
     verify_page = _verify(client)
     assert "Individual selling plan" in verify_page
@@ -58,8 +51,7 @@ def test_an_individual_plan_seller_is_offered_a_different_account_which_starts_o
 
 
 def test_disconnect_warns_that_amazon_keeps_the_last_quantities(
-        client: FlaskClient, merchant: Merchant, db: Session) -> None:
-    _signed_in_admin(client, merchant, db)
+        client: FlaskClient, admin: User, merchant: Merchant, db: Session) -> None:
     authorize(client, AmazonSide(), seller=PRO_SELLER)
 
     page = text_of(client.get(PREFIX + "/disconnect").get_data(as_text=True))
@@ -68,8 +60,7 @@ def test_disconnect_warns_that_amazon_keeps_the_last_quantities(
 
 
 def test_the_replace_prompt_shows_no_contradictory_reauthorization_banner(
-        client: FlaskClient, merchant: Merchant, db: Session) -> None:
-    _signed_in_admin(client, merchant, db)
+        client: FlaskClient, admin: User, merchant: Merchant, db: Session) -> None:
     amazon = AmazonSide()
     authorize(client, amazon, seller=PRO_SELLER)
     _verify(client)
@@ -91,8 +82,7 @@ def test_the_replace_prompt_shows_no_contradictory_reauthorization_banner(
 
 
 def test_reauthorizing_says_how_to_keep_the_seller_or_use_a_different_one(
-        client: FlaskClient, merchant: Merchant, db: Session) -> None:
-    _signed_in_admin(client, merchant, db)
+        client: FlaskClient, admin: User, merchant: Merchant, db: Session) -> None:
     authorize(client, AmazonSide(), seller=PRO_SELLER)
     _verify(client)
 
@@ -105,8 +95,7 @@ def test_reauthorizing_says_how_to_keep_the_seller_or_use_a_different_one(
 
 
 def test_the_verify_page_does_not_put_the_no_connection_tip_next_to_a_seller_id(
-        client: FlaskClient, merchant: Merchant, db: Session) -> None:
-    _signed_in_admin(client, merchant, db)
+        client: FlaskClient, admin: User, merchant: Merchant, db: Session) -> None:
     authorize(client, AmazonSide(), seller=PRO_SELLER)
 
     page = _verify(client)
