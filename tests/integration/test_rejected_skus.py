@@ -135,6 +135,25 @@ def test_a_transient_rejection_is_retried_after_its_back_off_which_doubles(
     assert (accepted.reject_kind, accepted.next_retry_at, accepted.rejected_at) == (None, None, None)
 
 
+def test_a_transient_rejection_goes_again_at_once_when_the_values_to_send_change(
+        db: Session, seller: Seller, sandbox: SandboxControl, redis_url: str) -> None:
+    add_products(db, seller.account_id, 3, available=lambda i: 10)
+    sku = "SKU-0000001"
+    sandbox.refuse(seller.seller_id, sku, code="5002", times=1,
+                   message="An internal error occurred. Please resubmit your data.")
+    run_sync(redis_url, seller.account_id)
+    held = state_of(db, seller, sku)
+    assert held.reject_kind == "transient" and held.next_retry_at is not None
+    assert held.next_retry_at > utcnow()  # its back-off is not over ...
+
+    set_available(db, seller, sku, 4)  # ... but the stock changed: the new value goes at once
+    run_sync(redis_url, seller.account_id)
+    assert sends(sandbox, sku) == 2
+    accepted = state_of(db, seller, sku)
+    assert accepted.status == ListingStatus.ACCEPTED and accepted.accepted_quantity == 4
+    assert (accepted.reject_kind, accepted.next_retry_at) == (None, None)
+
+
 def test_an_unknown_code_is_tried_at_most_three_times_a_day(
         db: Session, seller: Seller, sandbox: SandboxControl, redis_url: str) -> None:
     add_products(db, seller.account_id, 2, available=lambda i: 10)
