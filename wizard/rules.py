@@ -270,19 +270,26 @@ def _outcome(available: int, price_cents: int, rules: Rules) -> str:
     return ALL_UNITS
 
 
-def decide(available: int, price_cents: int, rules: Rules) -> Decision:
-    """Decide the quantity and price Amazon should show for one product, with the reason and a sentence."""
+def outcome(available: int, price_cents: int, rules: Rules) -> tuple[str, int, int | None]:
+    """Return what :func:`decide` decides (reason, quantity, price to send or None), without the sentence.
+
+    For the preview's counts, which decide a few hundred histogram cells per keystroke and show no sentence.
+    """
     available = max(available, 0)
     reason = _outcome(available, price_cents, rules)
     quantity = int(quantity_for(reason, available, rules))
+    # Below the threshold: no price. Disable Pricing: no price. Amazon rejects a zero price: none either.
+    send_price = reason != BELOW_PRICE_THRESHOLD and not rules.disable_pricing and price_cents > 0
+    return reason, quantity, price_cents if send_price else None
+
+
+def decide(available: int, price_cents: int, rules: Rules) -> Decision:
+    """Decide the quantity and price Amazon should show for one product, with the reason and a sentence."""
+    reason, quantity, price = outcome(available, price_cents, rules)
     listed = reason != BELOW_PRICE_THRESHOLD
-    explanation = _explain(reason, available, price_cents, quantity, rules)
-    price: int | None = price_cents
-    if not listed or rules.disable_pricing:
-        price = None
-    elif price_cents <= 0:
+    explanation = _explain(reason, max(available, 0), price_cents, quantity, rules)
+    if listed and not rules.disable_pricing and price_cents <= 0:
         # Amazon rejects a zero price; send the stock and leave the price on Amazon as it is.
-        price = None
         explanation += "; a $0.00 price is not sent"
     if listed and rules.disable_pricing:
         explanation += "; price not sent (Disable Pricing is on)"

@@ -114,6 +114,39 @@ def test_the_preview_from_the_histograms_equals_a_scan_of_the_catalog(
                                                              for a, p in catalog.values())
 
 
+#: What makes a product an example of each line of the preview, from ``decide()`` on its own row.
+EXAMPLE_KEYS = {
+    "going_out": lambda now, after: now.in_stock and not after.in_stock,
+    "coming_back": lambda now, after: after.in_stock and not now.in_stock,
+    "capped": lambda now, after: after.reason == r.CAPPED,
+    "gated": lambda now, after: after.reason == r.BELOW_BUFFER,
+    "below_threshold": lambda now, after: after.reason == r.BELOW_PRICE_THRESHOLD,
+}
+
+
+@property_settings
+@given(operations=writes, current=rule_sets, proposed=rule_sets)
+def test_the_previews_examples_are_real_products_of_their_line_as_many_as_there_are(
+        db: Session, merchant: Merchant, operations: list[tuple[Any, ...]], current: Rules,
+        proposed: Rules) -> None:
+    account_id = merchant.account.id
+    assert account_id is not None
+    db.execute(delete(Product).where(Product.account_id == account_id))  # type: ignore[arg-type]
+    db.commit()
+    catalog = _apply(db, account_id, operations)
+    result = impact(db, account_id, current, proposed, examples=3)
+    for key, belongs in EXAMPLE_KEYS.items():
+        members = {sku for sku, (a, p) in catalog.items()
+                   if belongs(decide(a, p, current), decide(a, p, proposed))}
+        shown = result.examples.get(key, [])
+        assert len(shown) == min(3, len(members)), key
+        assert len({ex.sku for ex in shown}) == len(shown)
+        for ex in shown:
+            assert ex.sku in members and (ex.available, ex.price_cents) == catalog[ex.sku], key
+            after = decide(ex.available, ex.price_cents, proposed)
+            assert (ex.after, ex.quantity_after) == (after.explanation, after.quantity)
+
+
 @property_settings
 @given(operations=writes)
 def test_every_write_keeps_the_histograms_equal_to_a_rebuild(

@@ -9,21 +9,16 @@ Examples come from a few ``LIMIT``-ed index seeks. The catalog is never scanned.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
-from sqlmodel import Session, col
+from sqlalchemy import TextClause, text
+from sqlmodel import Session
 
 from wizard import rules as r
 from wizard.db import table_of
 from wizard.models.catalog import Product
-from wizard.models.catalog_stats import (
-    STOCK_CAP,
-    CatalogHistogram,
-    CatalogPriceHistogram,
-    band_end,
-    band_of,
-)
+from wizard.models.catalog_stats import HISTOGRAM, PRICE_HISTOGRAM, STOCK_CAP, band_end, band_of
 from wizard.rules import Rules
 
 #: Warn loudly when a change would take at least this share of in-stock listings to zero.
@@ -108,12 +103,6 @@ def _price_bands(*rule_sets: Rules) -> list[tuple[int, int | None]]:
     return [(lo, lows[i + 1] if i + 1 < len(lows) else None) for i, lo in enumerate(lows)]
 
 
-def _band_condition(lo: int, hi: int | None) -> Any:
-    if hi is None:
-        return col(Product.price_cents) >= lo
-    return and_(col(Product.price_cents) >= lo, col(Product.price_cents) < hi)
-
-
 def _histogram(session: Session, account_id: int, current: Rules, proposed: Rules) -> list[_Group]:
     """Count products per (stock level, price band) from the stored histograms, never from the catalog.
 
@@ -121,7 +110,7 @@ def _histogram(session: Session, account_id: int, current: Rules, proposed: Rule
     threshold. So every product with the same ``available`` in the same price band gets the same outcome, and
     every product past the largest setting (the tail) behaves alike except for its own quantity. The coarse
     histogram (``catalog_histogram``) answers for every stored band that no threshold cuts; the exact-price
-    histogram answers inside the one or two bands a threshold falls into.
+    histogram answers inside the one or two bands a threshold falls into. One query for both.
     """
     bands = _price_bands(current, proposed)
     tail_from = 1 + max(0, *(x for rules in (current, proposed)
@@ -129,23 +118,15 @@ def _histogram(session: Session, account_id: int, current: Rules, proposed: Rule
     if tail_from > STOCK_CAP:
         raise ValueError(f"buffer and ceiling go up to {STOCK_CAP - 1:,} units")
     cut = sorted({band_of(lo) for lo, _ in bands if band_of(lo) != lo})
+    params: dict[str, int] = {"account": account_id, "tail": tail_from}
+    params.update({f"hi{i}": hi for i, (_, hi) in enumerate(bands) if hi is not None})
+    for i, lo in enumerate(cut):
+        params[f"cut{i}"], params[f"end{i}"] = lo, band_end(lo)
     totals: dict[tuple[int, int], list[int]] = {}
-    coarse = table_of(CatalogHistogram).c
-    fine = table_of(CatalogPriceHistogram).c
-    queries = [
-        _cells(coarse.stock, coarse.band, bands, tail_from, coarse.products, coarse.units)
-        .where(coarse.account_id == account_id, coarse.band.not_in(cut) if cut else literal(True)),
-    ]
-    if cut:
-        queries.append(
-            _cells(fine.stock, fine.price_cents, bands, tail_from, fine.products, fine.units)
-            .where(fine.account_id == account_id,
-                   or_(*[and_(fine.price_cents >= lo, fine.price_cents < band_end(lo)) for lo in cut])))
-    for query in queries:
-        for stock, band, products, units in session.execute(query):
-            cell = totals.setdefault((int(stock), int(band)), [0, 0])
-            cell[0] += int(products)
-            cell[1] += int(units)
+    for stock, band, products, units in session.execute(_cells_sql(len(bands), len(cut)), params):
+        cell = totals.setdefault((int(stock), int(band)), [0, 0])
+        cell[0] += int(products)
+        cell[1] += int(units)
     groups = []
     for (stock, band), (count, units) in sorted(totals.items()):
         if count:
@@ -154,61 +135,77 @@ def _histogram(session: Session, account_id: int, current: Rules, proposed: Rule
     return groups
 
 
-def _cells(stock: Any, price: Any, bands: list[tuple[int, int | None]], tail_from: int, products: Any,
-           units: Any) -> Any:
-    """Return a query summing ``products`` and ``units`` per (stock level up to the tail, rule band index)."""
-    level = case((stock < tail_from, stock), else_=tail_from)
-    band = case(*[(price < hi, i) for i, (_, hi) in enumerate(bands) if hi is not None],
-                else_=len(bands) - 1)
-    return (select(level, band, func.sum(products), func.sum(units))
-            .group_by(level, band))
+@cache
+def _cells_sql(bands: int, cuts: int) -> TextClause:
+    """Return the query summing products and units per (stock level up to the tail, rule band index).
+
+    Built once per shape (how many rule bands, how many cut stored bands) from constants only, with every
+    value bound: ``:account``, ``:tail``, ``:hi<i>`` (the rule bands' ends), ``:cut<i>``/``:end<i>`` (the cut
+    stored bands). A text statement costs no expression building or cache-key walk per keystroke.
+    """
+    def cells(table: str, stock: str, price: str, where: str) -> str:
+        level = f"CASE WHEN {stock} < :tail THEN {stock} ELSE :tail END"
+        whens = " ".join(f"WHEN {price} < :hi{i} THEN {i}" for i in range(bands - 1))
+        return (f"SELECT {level}, CASE {whens} ELSE {bands - 1} END, sum(products), sum(units) "  # noqa: S608
+                f"FROM {table} WHERE account_id = :account{where} GROUP BY 1, 2")
+
+    coarse = cells(HISTOGRAM, "stock", "band", "".join(f" AND band <> :cut{i}" for i in range(cuts)))
+    if not cuts:
+        return text(coarse)
+    inside = " OR ".join(f"(price_cents >= :cut{i} AND price_cents < :end{i})" for i in range(cuts))
+    return text(f"{coarse} UNION ALL {cells(PRICE_HISTOGRAM, 'stock', 'price_cents', f' AND ({inside})')}")
 
 
-def _units(decision: r.Decision, group: _Group) -> int:
+def _units(reason: str, quantity: int, group: _Group) -> int:
     # Past every setting, an uncapped in-stock product advertises its own stock: use the group's sum.
-    if group.tail and decision.reason == r.ALL_UNITS:
+    if group.tail and reason == r.ALL_UNITS:
         return group.sum_available
-    return decision.quantity * group.count
+    return quantity * group.count
 
 
 def impact(session: Session, account_id: int, current: Rules, proposed: Rules, *,
            examples: int = EXAMPLES) -> Impact:
     """Compare ``proposed`` with ``current`` rules over the account's catalog.
 
-    The counts apply ``decide()`` itself to each group of the histogram, so they are exactly what the sync
-    would do; examples are fetched per group with an index seek.
+    The counts apply the rule itself (``outcome()``, what ``decide()`` decides) to each group of the
+    histogram, so they are exactly what the sync would do; examples are fetched per group with an index seek.
     """
+    same = current == proposed
     result = Impact(pricing_disabled_now=current.disable_pricing,
-                    pricing_disabled_after=proposed.disable_pricing, changed=current != proposed)
+                    pricing_disabled_after=proposed.disable_pricing, changed=not same)
     sources: dict[str, list[_Group]] = {"going_out": [], "coming_back": [], "capped": [], "gated": [],
                                         "below_threshold": []}
     for group in _histogram(session, account_id, current, proposed):
-        now = r.decide(group.available, group.price_lo, current)
-        after = r.decide(group.available, group.price_lo, proposed)
+        now_reason, now_quantity, now_price = r.outcome(group.available, group.price_lo, current)
+        if same:
+            after_reason, after_quantity, after_price = now_reason, now_quantity, now_price
+        else:
+            after_reason, after_quantity, after_price = r.outcome(group.available, group.price_lo, proposed)
         n = group.count
+        now_in, after_in = now_quantity > 0, after_quantity > 0
         result.total += n
-        result.units_now += _units(now, group)
-        result.units_after += _units(after, group)
-        result.in_stock_now += n if now.in_stock else 0
-        result.in_stock_after += n if after.in_stock else 0
-        result.capped_now += n if now.reason == r.CAPPED else 0
-        result.capped_after += n if after.reason == r.CAPPED else 0
-        result.gated_after += n if after.reason == r.BELOW_BUFFER else 0
-        result.below_threshold_now += n if now.reason == r.BELOW_PRICE_THRESHOLD else 0
-        result.below_threshold_after += n if after.reason == r.BELOW_PRICE_THRESHOLD else 0
+        units_now = _units(now_reason, now_quantity, group)
+        result.units_now += units_now
+        result.units_after += units_now if same else _units(after_reason, after_quantity, group)
+        result.in_stock_now += n if now_in else 0
+        result.in_stock_after += n if after_in else 0
+        result.capped_now += n if now_reason == r.CAPPED else 0
+        result.capped_after += n if after_reason == r.CAPPED else 0
+        result.gated_after += n if after_reason == r.BELOW_BUFFER else 0
+        result.below_threshold_now += n if now_reason == r.BELOW_PRICE_THRESHOLD else 0
+        result.below_threshold_after += n if after_reason == r.BELOW_PRICE_THRESHOLD else 0
         result.out_of_stock += n if group.available <= 0 else 0
-        result.prices_now += n if now.price_cents is not None else 0
-        result.prices_after += n if after.price_cents is not None else 0
-        if now.in_stock and not after.in_stock:
+        result.prices_now += n if now_price is not None else 0
+        result.prices_after += n if after_price is not None else 0
+        if now_in and not after_in:
             result.going_out += n
             sources["going_out"].append(group)
-        if after.in_stock and not now.in_stock:
+        if after_in and not now_in:
             result.coming_back += n
             sources["coming_back"].append(group)
-        for key, reason in (("capped", r.CAPPED), ("gated", r.BELOW_BUFFER),
-                            ("below_threshold", r.BELOW_PRICE_THRESHOLD)):
-            if after.reason == reason:
-                sources[key].append(group)
+        source = _EXAMPLE_SOURCES.get(after_reason)
+        if source is not None:
+            sources[source].append(group)
     if examples:
         for key, groups in sources.items():
             if groups:
@@ -216,12 +213,16 @@ def impact(session: Session, account_id: int, current: Rules, proposed: Rules, *
     return result
 
 
+#: Which outcomes under the proposed rules get examples, and under which key.
+_EXAMPLE_SOURCES = {r.CAPPED: "capped", r.BELOW_BUFFER: "gated", r.BELOW_PRICE_THRESHOLD: "below_threshold"}
+
+
 def reason_counts(session: Session, account_id: int, rules: Rules) -> dict[str, int]:
     """Return how many products have each outcome under ``rules`` (the catalog's filter counts), from the
     stored histograms."""
     counts: dict[str, int] = {}
     for group in _histogram(session, account_id, rules, rules):
-        reason = r.decide(group.available, group.price_lo, rules).reason
+        reason = r.outcome(group.available, group.price_lo, rules)[0]
         counts[reason] = counts.get(reason, 0) + group.count
     return counts
 
@@ -230,14 +231,9 @@ def _examples(session: Session, account_id: int, groups: list[_Group], current: 
               limit: int) -> list[Example]:
     found: list[Example] = []
     for group in groups:
-        units_col = col(Product.available)
-        stock = units_col >= group.available if group.tail else units_col == group.available
-        band = _band_condition(group.price_lo, group.price_hi)
-        rows = session.execute(
-            select(col(Product.sku), col(Product.title), col(Product.available), col(Product.price_cents))
-            .where(col(Product.account_id) == account_id, stock, band)
-            .limit(limit - len(found))
-        ).all()
+        params = {"account": account_id, "stock": group.available, "lo": group.price_lo,
+                  "hi": group.price_hi, "limit": limit - len(found)}
+        rows = session.execute(_examples_sql(group.tail, group.price_hi is not None), params).all()
         for sku, title, units, price_cents in rows:
             now = r.decide(units, price_cents, current)
             after = r.decide(units, price_cents, proposed)
@@ -247,6 +243,16 @@ def _examples(session: Session, account_id: int, groups: list[_Group], current: 
         if len(found) >= limit:
             break
     return found
+
+
+@cache
+def _examples_sql(tail: bool, bounded: bool) -> TextClause:
+    """Return the index seek for a group's examples: one stock level (or the tail from it), one price band."""
+    stock = "available >= :stock" if tail else "available = :stock"
+    below = " AND price_cents < :hi" if bounded else ""
+    product = table_of(Product).name
+    return text(f"SELECT sku, title, available, price_cents FROM {product} "  # noqa: S608
+                f"WHERE account_id = :account AND {stock} AND price_cents >= :lo{below} LIMIT :limit")
 
 
 __all__ = ["Impact", "impact", "reason_counts"]

@@ -30,22 +30,25 @@ from wizard.wording import REACHES_AMAZON
 bp = Blueprint("amazon_settings", __name__, url_prefix="/settings/amazon")
 
 
-def _wizard(account: Account) -> dict[str, Any] | None:
-    """Return the wizard's stepper and checklist while the wizard is not complete, else None."""
+def _wizard(account: Account) -> dict[str, Any]:
+    """Return the wizard's progress: its facts, whether it is complete, its stepper while it is not, and the
+    checklist (the "Setup complete" card shows it)."""
     facts = steps.facts_for(get_session(), account)
     current = steps.current_step(facts)
+    complete = current == steps.StepName.DONE
     return {
         "facts": facts,
-        "steps": steps.wizard_steps(facts),
+        # The stepper shows only while the wizard is not complete: no URLs to build once it is.
+        "steps": [] if complete else steps.wizard_steps(facts),
         "current": current,
-        "complete": current == steps.StepName.DONE,
+        "complete": complete,
         "connection_complete": steps.connection_complete(facts),
         "checklist": steps.checklist(facts, can_manage=can_manage(), on_integration_page=False),
     }
 
 
 def _page_context(account: Account, form: AmazonSettingsForm, saved: AmazonSettings | None,
-                  proposed: Rules | None) -> dict[str, Any]:
+                  proposed: Rules | None, wizard: dict[str, Any] | None = None) -> dict[str, Any]:
     session = get_session()
     assert account.id is not None
     current = Rules.from_settings(saved)
@@ -56,7 +59,7 @@ def _page_context(account: Account, form: AmazonSettingsForm, saved: AmazonSetti
         "current": current,
         "impact": impact(session, account.id, current, proposed or current),
         "history": history(session, account.id),
-        "wizard": _wizard(account),
+        "wizard": wizard if wizard is not None else _wizard(account),
         "editable": can_manage(),
         "ceiling_note": form_note(form),
         "gate_example": gate_example(proposed or current),
@@ -68,12 +71,9 @@ def _page_context(account: Account, form: AmazonSettingsForm, saved: AmazonSetti
     }
 
 
-def _redirect_to_wizard(account: Account) -> Response | None:
-    """Send a merchant who has not connected Amazon yet, and never saved settings, to the wizard's step."""
-    wizard = _wizard(account)
-    if wizard is None or wizard["connection_complete"] or wizard["facts"].settings_saved:
-        return None
-    return redirect(url_for("connect.index"))
+def _sends_to_the_wizard(wizard: dict[str, Any]) -> bool:
+    """Return whether to send the merchant to the wizard: Amazon not connected and settings never saved."""
+    return not (wizard["connection_complete"] or wizard["facts"].settings_saved)
 
 
 @bp.get("/")
@@ -82,12 +82,12 @@ def index() -> Response:
     """Show the settings with the preview and the history."""
     account = current_account()
     assert account.id is not None
-    detour = _redirect_to_wizard(account)
-    if detour is not None:
-        return detour
+    wizard = _wizard(account)  # read once: it decides the detour and draws the stepper
+    if _sends_to_the_wizard(wizard):
+        return redirect(url_for("connect.index"))
     saved = load_settings(get_session(), account.id)
     form = AmazonSettingsForm.for_rules(Rules.from_settings(saved))
-    return render_page("settings/index", **_page_context(account, form, saved, None))
+    return render_page("settings/index", **_page_context(account, form, saved, None, wizard))
 
 
 @bp.post("/")
