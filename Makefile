@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HTMX := wizard/static/vendor/htmx.min.js
+#: Benchmarks that load the whole machine take this lock, so only one runs at a time.
+BENCH_LOCK ?= /tmp/bench.lock
 
-.PHONY: run test setup deps test-deps lint typecheck bench bench-web migration clean
+.PHONY: run test setup deps test-deps lint typecheck bench bench-web bench-load migration clean
 
 run: setup ## Start web, worker, scheduler, sandbox (and Redis if REDIS_URL is unset) with demo data
 	$(BIN)/python bin/dev
@@ -42,6 +44,10 @@ bench: setup
 bench-web: setup ## Web pages' p95 against a bare Flask hello-world (gunicorn, ab -c 8): make bench-web ARGS=--million
 	command -v ab >/dev/null 2>&1 || bin/install-test-deps
 	$(BIN)/python bench/bench_web.py $(ARGS)
+
+bench-load: setup ## Thousands of merchants at once (issue 12 §4), alone on the machine: make bench-load ARGS="--accounts 200"
+	command -v redis-server >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || bin/install-test-deps
+	flock $(BENCH_LOCK) $(BIN)/python bench/bench_load.py $(ARGS)
 
 migration: setup ## Autogenerate a migration after changing models: make migration m="what changed"
 	$(BIN)/python -c "from alembic import command; from wizard.migrate import alembic_config as c; \

@@ -16,7 +16,7 @@ from sandbox.listings import (
     price_cents,
     promote_issues,
 )
-from sandbox.sellers import SELLERS
+from sandbox.sellers import SELLERS, generate_sellers
 from sandbox.spapi import parse_datetime
 from sandbox.store import Fault, Listing, Store, utcnow
 
@@ -375,6 +375,26 @@ def grant() -> Response:
     """Authorize the app for a seller without the browser and return the refresh token."""
     seller_id = _seller(str(_body().get("selling_partner_id", "")))
     return jsonify({"refresh_token": get_store().issue_grant(seller_id)})
+
+
+@api.post("/sellers")
+def add_sellers() -> Response:
+    """Add generated Professional US sellers and authorize the app for each; return their refresh tokens.
+
+    Body: ``{"count": N, "prefix": "ALOAD", "start": 0}``. For load tests: one call instead of N grants.
+    """
+    body, store = _body(), get_store()
+    count = int(body.get("count", 0))
+    if not 0 < count <= 100_000:
+        abort(400, description="count must be between 1 and 100000")
+    prefix = str(body.get("prefix") or "ALOAD")
+    if not prefix.isalnum() or not prefix.isupper() or len(prefix) > 6:
+        abort(400, description="prefix must be up to 6 upper-case letters or digits")
+    ids = generate_sellers(count, prefix, int(body.get("start", 0)))
+    with store.lock:
+        for seller_id in ids:
+            store.listings.setdefault(seller_id, {})
+    return jsonify({"sellers": {seller_id: store.issue_grant(seller_id) for seller_id in ids}})
 
 
 @api.post("/faults")

@@ -73,3 +73,21 @@ SELLERS: dict[str, Seller] = {s.id: s for s in (
             "companyRegistrationNumber": "ON-1002003"},
            {"name": "Robin Tremblay", "address": _address("5 King St W", "Toronto", "ON", "M5H 1A1", "CA")}),
 )}
+
+
+def generate_sellers(count: int, prefix: str = "ALOAD", start: int = 0) -> list[str]:
+    """Add ``count`` Professional US sellers ``<prefix><n:08d>`` (for load tests); return their ids.
+
+    Amazon has millions of sellers; the four above are the ones a person picks on the consent page. A load
+    test needs one seller per merchant, so each with its own rate-limit buckets, listings and feeds.
+    """
+    ids = []
+    for number in range(start, start + count):
+        seller_id = f"{prefix}{number:08d}"
+        name = f"Load Test Store {number}"
+        address = _address(f"{number} Load St", "Seattle", "WA", "98101")
+        SELLERS.setdefault(seller_id, Seller(seller_id, name, "PROFESSIONAL", "PRIVATE_LIMITED", (US,),
+                                             {"name": name + " LLC", "registeredBusinessAddress": address},
+                                             {"name": name, "address": address}))
+        ids.append(seller_id)
+    return ids
