@@ -16,7 +16,7 @@ from sandbox.listings import (
     price_cents,
     promote_issues,
 )
-from sandbox.sellers import SELLERS, generate_sellers
+from sandbox.sellers import SELLERS, generate_sellers, pickable_sellers
 from sandbox.spapi import parse_datetime
 from sandbox.store import Fault, Listing, Store, utcnow
 
@@ -462,7 +462,7 @@ def overview() -> str:
         sellers = [{"seller": s, "status": store.authorization_status(s.id),
                     "count": store.listing_count(s.id),
                     "listings": store.recent_listings(s.id, RECENT_LISTINGS)}
-                   for s in SELLERS.values()]
+                   for s in pickable_sellers()]
         feeds = list(reversed(store.feeds.values()))[:20]
         context = {
             "sellers": sellers, "feeds": feeds, "violations": list(reversed(store.violations))[:50],

@@ -14,7 +14,7 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from werkzeug.wrappers import Response
 
 from sandbox import get_store, public_url
-from sandbox.sellers import SELLERS
+from sandbox.sellers import SELLERS, pickable_sellers
 from sandbox.store import AppRegistration
 
 bp = Blueprint("seller_central", __name__)
@@ -87,7 +87,7 @@ def consent() -> str:
     _check_request(store.registration, args.get("application_id", ""), args.get("version", ""),
                    args.get("redirect_uri", ""))
     return render_template(
-        "consent.html", app_name=APP_NAME, permissions=PERMISSIONS, sellers=list(SELLERS.values()),
+        "consent.html", app_name=APP_NAME, permissions=PERMISSIONS, sellers=list(pickable_sellers()),
         nonce=_csrf_token(), application_id=args.get("application_id", ""), state=args.get("state", ""),
         version=args.get("version", ""), redirect_uri=args.get("redirect_uri", ""),
     )
@@ -121,7 +121,7 @@ def decide() -> Response:
 def manage() -> str:
     """Show "Manage Your Apps": start the Login-URI flow (authorize or re-authorize) for any seller."""
     store = get_store()
-    rows = [(seller, store.authorization_status(seller.id)) for seller in SELLERS.values()]
+    rows = [(seller, store.authorization_status(seller.id)) for seller in pickable_sellers()]
     return render_template("manage.html", app_name=APP_NAME, rows=rows, nonce=_csrf_token(),
                            login_uri=store.registration.login_uri)
 

@@ -22,6 +22,8 @@ class Seller:
     marketplaces: tuple[dict[str, str], ...]
     business: dict[str, Any] | None
     contact: dict[str, Any]
+    #: Added for a load test (:func:`generate_sellers`): never offered on the consent and overview pages.
+    generated: bool = False
 
     @property
     def label(self) -> str:
@@ -88,6 +90,11 @@ def generate_sellers(count: int, prefix: str = "ALOAD", start: int = 0) -> list[
         address = _address(f"{number} Load St", "Seattle", "WA", "98101")
         SELLERS.setdefault(seller_id, Seller(seller_id, name, "PROFESSIONAL", "PRIVATE_LIMITED", (US,),
                                              {"name": name + " LLC", "registeredBusinessAddress": address},
-                                             {"name": name, "address": address}))
+                                             {"name": name, "address": address}, generated=True))
         ids.append(seller_id)
     return ids
+
+
+def pickable_sellers() -> list[Seller]:
+    """Return the sellers a person picks from (the four above), without any a load test generated."""
+    return [seller for seller in SELLERS.values() if not seller.generated]

@@ -115,3 +115,29 @@ def test_overview_page_shows_listings_feeds_and_calls(sandbox: SandboxControl, a
     assert "DONE" in page.text and "createFeed" in page.text
     assert "<script" not in page.text and "style=" not in page.text
     assert "Content-Security-Policy" in page.headers
+
+
+def test_generated_sellers_are_professional_us_sellers_with_buckets_of_their_own(
+        sandbox: SandboxControl, amazon: Amazon) -> None:
+    sandbox.set_time_scale(1)
+    sellers = sandbox.generate_sellers(3, prefix="ATEST")
+    assert list(sellers) == ["ATEST00000000", "ATEST00000001", "ATEST00000002"]
+    first, second = (amazon.access_token(sellers[seller_id]) for seller_id in list(sellers)[:2])
+    account = amazon.call("GET", "/sellers/v1/account", first).json()["payload"]
+    assert account["sellingPlan"] == "PROFESSIONAL"
+    assert [p["marketplace"]["id"] for p in account["marketplaceParticipationList"]] == [US]
+    for _ in range(14):
+        amazon.call("GET", "/sellers/v1/account", first)
+    # The load test (bench/bench_load.py) relies on it: one seller's spent budget is not another's.
+    assert amazon.call("GET", "/sellers/v1/account", first).status_code == 429
+    assert amazon.call("GET", "/sellers/v1/account", second).status_code == 200
+    # A person picking an account on the consent page still sees the four sandbox sellers only.
+    consent = requests.get(f"{sandbox.url}/apps/manage", timeout=10).text
+    assert "A1PROSELLERUS01" in consent and "ATEST00000000" not in consent
+
+
+def test_generating_sellers_refuses_a_bad_count_or_prefix(sandbox: SandboxControl) -> None:
+    for body in ({"count": 0}, {"count": 100_001}, {"count": 1, "prefix": "lower"},
+                 {"count": 1, "prefix": "TOOLONGPREFIX"}):
+        response = requests.post(f"{sandbox.url}/_sandbox/api/sellers", json=body, timeout=10)
+        assert response.status_code == 400, body
