@@ -9,7 +9,7 @@ Examples come from a few ``LIMIT``-ed index seeks. The catalog is never scanned.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import TextClause, text
@@ -207,9 +207,7 @@ def impact(session: Session, account_id: int, current: Rules, proposed: Rules, *
         if source is not None:
             sources[source].append(group)
     if examples:
-        for key, groups in sources.items():
-            if groups:
-                result.examples[key] = _examples(session, account_id, groups, current, proposed, examples)
+        result.examples = _examples(session, account_id, sources, current, proposed, examples)
     return result
 
 
@@ -227,32 +225,52 @@ def reason_counts(session: Session, account_id: int, rules: Rules) -> dict[str, 
     return counts
 
 
-def _examples(session: Session, account_id: int, groups: list[_Group], current: Rules, proposed: Rules,
-              limit: int) -> list[Example]:
-    found: list[Example] = []
-    for group in groups:
-        params = {"account": account_id, "stock": group.available, "lo": group.price_lo,
-                  "hi": group.price_hi, "limit": limit - len(found)}
-        rows = session.execute(_examples_sql(group.tail, group.price_hi is not None), params).all()
-        for sku, title, units, price_cents in rows:
+def _examples(session: Session, account_id: int, sources: dict[str, list[_Group]], current: Rules,
+              proposed: Rules, limit: int) -> dict[str, list[Example]]:
+    """Return up to ``limit`` example products per line, from the first groups of each, in one query.
+
+    Every group holds at least one product, so a line's first ``limit`` groups always hold enough examples.
+    """
+    seeks = [(key, group) for key, groups in sources.items() for group in groups[:limit]]
+    if not seeks:
+        return {}
+    params: dict[str, Any] = {"account": account_id, "limit": limit}
+    for i, (_, group) in enumerate(seeks):
+        params[f"stock{i}"], params[f"lo{i}"] = group.available, group.price_lo
+        if group.price_hi is not None:
+            params[f"hi{i}"] = group.price_hi
+    rows = session.execute(_examples_sql(tuple((g.tail, g.price_hi is not None) for _, g in seeks)), params)
+    by_seek: dict[int, list[Any]] = {}
+    for row in rows:
+        by_seek.setdefault(int(row[0]), []).append(row[1:])
+    found: dict[str, list[Example]] = {}
+    for i, (key, _) in enumerate(seeks):
+        shown = found.setdefault(key, [])
+        for sku, title, units, price_cents in by_seek.get(i, ())[:limit - len(shown)]:
             now = r.decide(units, price_cents, current)
-            after = r.decide(units, price_cents, proposed)
-            found.append(Example(sku=sku, title=title, available=units, price_cents=price_cents,
+            after = now if current == proposed else r.decide(units, price_cents, proposed)
+            shown.append(Example(sku=sku, title=title, available=units, price_cents=price_cents,
                                  now=now.explanation, after=after.explanation,
                                  quantity_now=now.quantity, quantity_after=after.quantity))
-        if len(found) >= limit:
-            break
-    return found
+    return {key: shown for key, shown in found.items() if shown}
 
 
-@cache
-def _examples_sql(tail: bool, bounded: bool) -> TextClause:
-    """Return the index seek for a group's examples: one stock level (or the tail from it), one price band."""
-    stock = "available >= :stock" if tail else "available = :stock"
-    below = " AND price_cents < :hi" if bounded else ""
+@lru_cache(maxsize=512)
+def _examples_sql(shapes: tuple[tuple[bool, bool], ...]) -> TextClause:
+    """Return one query of index seeks, one per group: its stock level (or the tail from it), its price band.
+
+    ``shapes`` says per seek whether it is the tail and whether its band has an end. Each seek is tagged with
+    its position, so a line's examples come in the order of its groups.
+    """
     product = table_of(Product).name
-    return text(f"SELECT sku, title, available, price_cents FROM {product} "  # noqa: S608
-                f"WHERE account_id = :account AND {stock} AND price_cents >= :lo{below} LIMIT :limit")
+    parts = []
+    for i, (tail, bounded) in enumerate(shapes):
+        stock = f"available >= :stock{i}" if tail else f"available = :stock{i}"
+        below = f" AND price_cents < :hi{i}" if bounded else ""
+        parts.append(f"SELECT * FROM (SELECT {i} AS seek, sku, title, available, price_cents "  # noqa: S608
+                     f"FROM {product} WHERE account_id = :account AND {stock} "
+                     f"AND price_cents >= :lo{i}{below} LIMIT :limit) AS seek{i}")
+    return text(" UNION ALL ".join(parts))
 
 
 __all__ = ["Impact", "impact", "reason_counts"]

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import Select, bindparam, select
+from sqlmodel import Session
 
 from wizard import rules as r
+from wizard.db import table_of
 from wizard.models import AmazonSettings, SettingsVersion, User
 from wizard.models.base import utcnow
 from wizard.rules import Rules
@@ -57,25 +62,42 @@ def apply_rules(session: Session, account_id: int, new: Rules, *, user_id: int |
     return True
 
 
+@dataclass(frozen=True)
+class VersionRow:
+    """The columns of a saved version that the history shows (read without building ORM objects)."""
+
+    id: int
+    created_at: datetime
+    restored_from_id: int | None
+
+
+@cache
+def _history_query() -> Select[Any]:
+    """Return the history's one query: the latest versions with their author's name, for ``:account``."""
+    version, user = table_of(SettingsVersion), table_of(User)
+    return (
+        select(version.c.id, version.c.created_at, version.c.restored_from_id, version.c.user_id,
+               version.c.before, version.c.after, version.c.preview_summary, user.c.name)
+        .select_from(version.outerjoin(user, user.c.id == version.c.user_id))
+        .where(version.c.account_id == bindparam("account"))
+        .order_by(version.c.id.desc()).limit(HISTORY_LIMIT)
+    )
+
+
 def history(session: Session, account_id: int) -> list[dict[str, Any]]:
     """Return the latest saved versions, newest first, each with who saved it and what changed."""
-    versions = session.exec(
-        select(SettingsVersion).where(SettingsVersion.account_id == account_id)
-        .order_by(col(SettingsVersion.id).desc()).limit(HISTORY_LIMIT)
-    ).all()
-    user_ids = {v.user_id for v in versions if v.user_id is not None}
-    names = {u.id: u.name for u in session.exec(select(User).where(col(User.id).in_(user_ids)))} if user_ids \
-        else {}
     rows = []
-    for index, version in enumerate(versions):
-        after = Rules.from_dict(json.loads(version.after))
-        before = Rules.from_dict(json.loads(version.before)) if version.before else None
+    for index, (version_id, created_at, restored_from_id, user_id, before_json, after_json, summary,
+                name) in enumerate(session.execute(_history_query(), {"account": account_id})):
+        after = Rules.from_dict(json.loads(after_json))
+        before = Rules.from_dict(json.loads(before_json)) if before_json else None
+        who = (name or "Someone no longer on the account") if user_id else "—"
         rows.append({
-            "version": version,
-            "who": names.get(version.user_id, "Someone no longer on the account") if version.user_id else "—",
+            "version": VersionRow(version_id, created_at, restored_from_id),
+            "who": who,
             "after": after,
             "changes": describe_changes(before, after),
-            "summary": json.loads(version.preview_summary or "{}"),
+            "summary": json.loads(summary or "{}"),
             "current": index == 0,
         })
     return rows
