@@ -184,3 +184,18 @@ def test_the_migrations_fill_the_histograms_and_install_the_triggers(tmp_path: P
         write_rows(connection, 1, [Row("NEW", None, 3, 1999)])
         cells = connection.execute(text("SELECT stock, band, products, units FROM catalog_histogram")).all()
     assert sorted(map(tuple, cells)) == [(3, 1900, 1, 3), (7, 1900, 1, 7)]
+
+
+def test_on_sqlite_the_histograms_are_clustered_by_their_key_after_create_all_and_the_migrations(
+        database_url: str, tmp_path: Path) -> None:
+    migrated = f"sqlite:///{tmp_path / 'migrated.sqlite'}"
+    upgrade(migrated)
+    for url in (database_url, migrated):
+        if not url.startswith("sqlite"):
+            continue
+        with engine_for(url).connect() as connection:
+            tables = dict(connection.execute(text(
+                "SELECT name, sql FROM sqlite_master WHERE name IN ('catalog_histogram', "
+                "'catalog_price_histogram')")).all())
+        assert set(tables) == {"catalog_histogram", "catalog_price_histogram"}
+        assert all(sql.rstrip().endswith("WITHOUT ROWID") for sql in tables.values()), tables

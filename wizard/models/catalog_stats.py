@@ -12,6 +12,8 @@ is enough to say what any settings would do to the whole catalog:
 The stock level is ``available`` capped at :data:`STOCK_CAP`: settings accept at most 1,000,000 units, so
 every product above that behaves alike; ``units`` keeps the real sum of ``available``.
 
+On SQLite both tables are ``WITHOUT ROWID`` (migration 0015), clustered by their key.
+
 Triggers on ``product`` keep both tables up to date in the writer's own transaction, whoever writes (the CSV
 import, the API, the demo data, a test fixture): SQLite fires a row trigger, PostgreSQL a statement trigger
 that applies each statement's net change in key order (one lock order for concurrent writers). Created by
@@ -43,6 +45,9 @@ class CatalogHistogram(SQLModel, table=True):
     """Products and units of one account per (stock level, price band)."""
 
     __tablename__ = HISTOGRAM
+    # Clustered by its key on SQLite: the preview reads an account's cells in key order from one B-tree,
+    # not an index plus a row lookup per cell (half the read), and the triggers' upserts touch one B-tree.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     account_id: int = Field(foreign_key="account.id", primary_key=True)
     #: ``available``, capped at :data:`STOCK_CAP`.
@@ -58,6 +63,7 @@ class CatalogPriceHistogram(SQLModel, table=True):
     """Products and units of one account per (exact price, stock level): for thresholds inside a band."""
 
     __tablename__ = PRICE_HISTOGRAM
+    __table_args__ = {"sqlite_with_rowid": False}  # as CatalogHistogram: a price range is one key range
 
     account_id: int = Field(foreign_key="account.id", primary_key=True)
     price_cents: int = Field(primary_key=True)
