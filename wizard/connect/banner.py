@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import select
-
+from wizard.connect.steps import connection_of
 from wizard.db import get_session
-from wizard.models import Connection, ConnectionStatus
+from wizard.models import ConnectionStatus
 from wizard.security import can_manage, current_user
 from wizard.text import plural
 
@@ -31,8 +30,7 @@ def connection_banner() -> Banner | None:
     user = current_user()
     if user is None:
         return None
-    query = select(Connection).where(Connection.account_id == user.account_id)
-    connection = get_session().exec(query).first()
+    connection = connection_of(get_session(), user.account_id)
     if connection is None or not connection.refresh_token_encrypted:
         return None
     ask = "" if can_manage() else _ASK

@@ -27,7 +27,7 @@ from wizard.amazon import (
     TokenSet,
 )
 from wizard.amazon.client import US_MARKETPLACE_ID, Participation
-from wizard.connect.steps import PROFESSIONAL
+from wizard.connect.steps import PROFESSIONAL, connection_of
 from wizard.connect.tips import STATUS_LABELS
 from wizard.crypto import InvalidToken, TokenCipher
 from wizard.models import Account, Connection, ConnectionStatus
@@ -80,8 +80,8 @@ class Outcome(StrEnum):
 
 
 def connection_for(db: Session, account_id: int) -> Connection | None:
-    """Return the account's connection row, if any."""
-    return db.exec(select(Connection).where(Connection.account_id == account_id)).first()
+    """Return the account's connection row, if any (read once per database session)."""
+    return connection_of(db, account_id)
 
 
 @dataclass(frozen=True)

@@ -210,10 +210,26 @@ def ready_to_sync_condition() -> ColumnElement[bool]:
                 col(AmazonSettings.saved_at).is_not(None))
 
 
+def connection_of(session: Session, account_id: int) -> Connection | None:
+    """Return the account's connection row, read once per database session.
+
+    A page asks for it three or four times (the banner, the setup card, the view itself); the request's
+    session keeps the row it found, the same object its identity map would give back. A missing row is not
+    remembered, so a connection created later in the same session is found.
+    """
+    known: dict[int, Connection] = session.info.setdefault("connection_of", {})
+    connection = known.get(account_id)
+    if connection is None:
+        connection = session.exec(select(Connection).where(Connection.account_id == account_id)).first()
+        if connection is not None:
+            known[account_id] = connection
+    return connection
+
+
 def facts_for(session: Session, account: Account) -> Facts:
     """Read an account's progress from the database."""
     assert account.id is not None
-    connection = session.exec(select(Connection).where(Connection.account_id == account.id)).first()
+    connection = connection_of(session, account.id)
     return Facts(
         prerequisites_acknowledged=account.prerequisites_acknowledged_at is not None,
         has_refresh_token=bool(connection and connection.refresh_token_encrypted),

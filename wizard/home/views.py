@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint
-from sqlmodel import Session, select
+from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from wizard.accounts.service import managers_of
 from wizard.connect.service import ConnectionView
-from wizard.connect.steps import Step, StepName, facts_for, wizard_steps
+from wizard.connect.steps import Step, StepName, connection_of, facts_for, wizard_steps
 from wizard.db import get_session
-from wizard.models import Account, AmazonSettings, Connection
+from wizard.models import Account, AmazonSettings
 from wizard.reconcile import status as reconcile_status
 from wizard.rendering import render_page
 from wizard.rules import Rules
@@ -80,7 +80,7 @@ def index() -> Response:
     account = current_account()
     assert account.id is not None
     session = get_session()
-    connection = session.exec(select(Connection).where(Connection.account_id == account.id)).first()
+    connection = connection_of(session, account.id)
     setup = _setup(account)
     return render_page("home/index", account=account, connection=connection,
                        view=ConnectionView.of(connection), setup=setup,

@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, url_for
-from sqlmodel import Session, select
+from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from wizard.amazon.errors import AmazonError, AuthorizationRevoked
+from wizard.connect.steps import connection_of
 from wizard.db import get_session
-from wizard.models import Connection
 from wizard.models.sync import SyncTrigger
 from wizard.reconcile.runner import amazon_client, seller_for
 from wizard.rendering import render_page
@@ -48,7 +48,7 @@ def index() -> Response:
 def run() -> Response:
     """Validate a sample of up to 20 SKUs with Amazon now (nothing changes on Amazon)."""
     session, account_id = _account()
-    connection = session.exec(select(Connection).where(Connection.account_id == account_id)).first()
+    connection = connection_of(session, account_id)
     seller = seller_for(connection, get_cipher())
     if seller is None:
         flash("Connect your Amazon account first: there is nothing to check with yet.", "danger")
