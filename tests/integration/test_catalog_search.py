@@ -10,7 +10,7 @@ from sqlmodel import Session, col
 
 from tests.conftest import Merchant
 from wizard.catalog.importer import Row, write_rows
-from wizard.catalog.search import bounded_count, page_of, text_condition
+from wizard.catalog.search import bounded_count, page_of, search_page, text_condition
 from wizard.models import Product
 
 WORDS = ["Lantern", "lantern", "LANTERN-2", "tent", "50%_off", 'the "big" one', "mug", "ant", "an"]
@@ -95,3 +95,54 @@ def test_the_count_stops_at_its_cap(db: Session, merchant: Merchant) -> None:
     assert bounded_count(db, conditions, cap=20) == (12, False)
     assert bounded_count(db, conditions, cap=12) == (12, False)
     assert bounded_count(db, conditions, cap=5) == (5, True)
+
+
+def _walk(db: Session, conditions: list[object], query: str, size: int,
+          cap: int) -> tuple[list[list[str]], set[tuple[int, bool]]]:
+    """Follow "Next" from the first page to the last, then "Previous" back; return pages and counts."""
+    pages, counts, after = [], set(), None
+    while True:
+        page, count, more = search_page(db, conditions, query, after=after, size=size, cap=cap)
+        pages.append([p.sku for p in page.products])
+        counts.add((count, more))
+        assert (page.prev_before is not None) == (after is not None and bool(page.products))
+        if page.next_after is None:
+            break
+        after = page.next_after
+    last, _, _ = search_page(db, conditions, query, after=after, size=size, cap=cap)
+    back, before = [pages[-1]], last.prev_before
+    while before is not None:
+        page, _, _ = search_page(db, conditions, query, before=before, size=size, cap=cap)
+        back.append([p.sku for p in page.products])
+        before = page.prev_before
+    assert back[::-1] == pages
+    return pages, counts
+
+
+@property_settings
+@given(count=st.integers(min_value=0, max_value=23), size=st.integers(min_value=1, max_value=6),
+       cap=st.integers(min_value=1, max_value=30),
+       query=st.sampled_from(["lantern", "LANTERN", "an", "nt 1"]))
+def test_a_search_pages_through_every_match_once_and_counts_up_to_its_cap(
+        db: Session, merchant: Merchant, count: int, size: int, cap: int, query: str) -> None:
+    """Under the cap the page is cut from the index's hits, past it from the SKU order: both list the same."""
+    account_id = merchant.account.id
+    assert account_id is not None
+    other = _other_account(db)
+    _catalog(db, other, ["lantern"] * 5)  # another merchant's matches are never counted or shown
+    catalog = _catalog(db, account_id, [f"Lantern {i}" if i % 3 else f"Tent {i}" for i in range(count)])
+    conditions: list[object] = [col(Product.account_id) == account_id, col(Product.available) > 0]
+    expected = sorted(sku for sku in _expected(catalog, query) if int(sku[-3:]) % 7)  # available = i % 7
+    pages, counts = _walk(db, conditions, query, size, cap)
+    assert [sku for skus in pages for sku in skus] == expected
+    assert counts == {(min(len(expected), cap), len(expected) > cap)}
+
+
+def _other_account(db: Session) -> int:
+    from wizard.models import Account
+
+    account = Account(name="Another merchant")
+    db.add(account)
+    db.commit()
+    assert account.id is not None
+    return account.id

@@ -8,6 +8,10 @@
   costs what page 1 costs.
 * **A bounded count.** The count of a search stops at :data:`COUNT_CAP` ("more than 1,000"); counting every
   match of a common word would read them all.
+* **The index drives the search** (:func:`search_page`, SQLite). The trigram index is read first and each hit
+  looked up by id, stopping at the cap: a rare word costs its few hits, a common one the first 1,001. Up to
+  the cap, the page is cut from those hits; past it, matches are dense enough that walking the SKU index finds
+  a page within a few hundred rows. (Any other plan reads every hit of the word or every product.)
 """
 
 from __future__ import annotations
@@ -15,10 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, column, func, or_, select, text
+from sqlalchemy import Integer, column, func, or_, select, table, text
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.selectable import Join
 from sqlmodel import col
 
+from wizard.db import table_of
 from wizard.models.catalog import Product
 from wizard.models.catalog_search import SEARCH_TABLE
 
@@ -33,20 +41,31 @@ def _escape_like(query: str) -> str:
     return query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _like(query: str) -> Any:
+    pattern = f"%{_escape_like(query)}%"
+    return or_(col(Product.sku).like(pattern, escape="\\"), col(Product.title).like(pattern, escape="\\"))
+
+
+def _phrase(query: str) -> str:
+    # A trigram phrase matches the substring anywhere, case-insensitively, in either column.
+    return '"' + query.replace('"', '""') + '"'
+
+
+def _indexed(session: Session, query: str) -> bool:
+    """Tell whether ``query`` goes through SQLite's trigram table (PostgreSQL's index needs no join)."""
+    return session.get_bind().dialect.name == "sqlite" and len(query) >= MIN_INDEXED
+
+
 def text_condition(session: Session, query: str) -> Any:
     """Return the condition "the SKU or the title contains ``query``", through the dialect's text index."""
     pattern = f"%{_escape_like(query)}%"
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         return or_(col(Product.sku).ilike(pattern, escape="\\"),
                    col(Product.title).ilike(pattern, escape="\\"))
-    like = or_(col(Product.sku).like(pattern, escape="\\"), col(Product.title).like(pattern, escape="\\"))
-    if dialect != "sqlite" or len(query) < MIN_INDEXED:
-        return like
-    # A trigram phrase matches the substring anywhere, case-insensitively, in either column.
-    phrase = '"' + query.replace('"', '""') + '"'
+    if not _indexed(session, query):
+        return _like(query)
     matches = (text(f"SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :phrase")  # noqa: S608
-               .bindparams(phrase=phrase).columns(column("rowid", Integer)))
+               .bindparams(phrase=_phrase(query)).columns(column("rowid", Integer)))
     return col(Product.id).in_(matches)
 
 
@@ -88,4 +107,71 @@ def bounded_count(session: Session, conditions: list[Any], cap: int = COUNT_CAP)
     return min(count, cap), count > cap
 
 
-__all__ = ["COUNT_CAP", "PAGE_SIZE", "Page", "bounded_count", "page_of", "text_condition"]
+class _IndexFirst(Join):
+    """A join SQLite must run left table first: the text index, then each hit's product by id.
+
+    SQLite's planner otherwise puts the product table first (its account index looks cheap) and runs a MATCH
+    per product, which reads the whole catalog; ``CROSS JOIN`` is SQLite's documented way to fix the order.
+    """
+
+    inherit_cache = True
+
+
+@compiles(_IndexFirst)
+def _compile_index_first(join: _IndexFirst, compiler: SQLCompiler, **kw: Any) -> str:
+    # The left side is the bare index table's name, so the first " JOIN " is this join's own keyword.
+    sql: str = compiler.visit_join(join, **kw)  # type: ignore[no-untyped-call]
+    return sql.replace(" JOIN ", " CROSS JOIN ", 1)
+
+
+_INDEX = table(SEARCH_TABLE, column("rowid", Integer))
+
+
+def _hits(session: Session, conditions: list[Any], query: str, cap: int) -> list[tuple[int, str]]:
+    """Return ``(id, sku)`` of up to ``cap + 1`` products matching ``conditions`` and the indexed text."""
+    product = table_of(Product)
+    match = text(f"{SEARCH_TABLE} MATCH :phrase").bindparams(phrase=_phrase(query))
+    joined = _IndexFirst(_INDEX, product, product.c.id == _INDEX.c.rowid)
+    found = session.execute(select(product.c.id, product.c.sku).select_from(joined)
+                            .where(match, *conditions).limit(cap + 1))
+    return [(int(product_id), str(sku)) for product_id, sku in found]
+
+
+def _page_among(session: Session, hits: list[tuple[int, str]], *, after: str | None, before: str | None,
+                size: int) -> Page:
+    """Return the keyset page of ``hits`` (all of a search's matches, at most the cap), as :func:`page_of`."""
+    skus = sorted(hits, key=lambda hit: hit[1])
+    if before is not None:
+        earlier = [hit for hit in skus if hit[1] < before]
+        chosen = earlier[-size:]
+        more_before, more_after = len(earlier) > size, bool(chosen)
+    else:
+        later = [hit for hit in skus if hit[1] > after] if after is not None else skus
+        chosen = later[:size]
+        more_before, more_after = bool(chosen) and after is not None, len(later) > size
+    products = list(session.execute(select(Product).where(col(Product.id).in_([i for i, _ in chosen]))
+                                    .order_by(col(Product.sku))).scalars()) if chosen else []
+    return Page(products, next_after=products[-1].sku if products and more_after else None,
+                prev_before=products[0].sku if products and more_before else None)
+
+
+def search_page(session: Session, conditions: list[Any], query: str, *, after: str | None = None,
+                before: str | None = None, size: int = PAGE_SIZE,
+                cap: int = COUNT_CAP) -> tuple[Page, int, bool]:
+    """Return a page of the products matching ``conditions`` whose SKU or title contains ``query``.
+
+    Also returns the bounded count: ``(page, matches up to cap, whether more than cap match)``.
+    """
+    if _indexed(session, query):
+        hits = _hits(session, conditions, query, cap)
+        if len(hits) <= cap:
+            return _page_among(session, hits, after=after, before=before, size=size), len(hits), False
+        # More than the cap match: at least one product in (catalog size / cap) does.
+        found = page_of(session, [*conditions, _like(query)], after=after, before=before, size=size)
+        return found, cap, True
+    matching = [*conditions, text_condition(session, query)]
+    count, more = bounded_count(session, matching, cap)
+    return page_of(session, matching, after=after, before=before, size=size), count, more
+
+
+__all__ = ["COUNT_CAP", "PAGE_SIZE", "Page", "bounded_count", "page_of", "search_page", "text_condition"]

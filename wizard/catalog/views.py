@@ -82,6 +82,19 @@ def listing_states(account_id: int, skus: list[str]) -> dict[str, ListingState]:
     return {state.sku: state for state in states}
 
 
+def _filter_count(account_id: int, rules: r.Rules, outcome: str, conditions: list[Any]) -> tuple[int, bool]:
+    """Return how many products the filter alone matches, and whether more than the count (no search)."""
+    session = get_session()
+    if outcome == "rejected":
+        return rejections.rejected_count(session, account_id), False  # indexed, never a catalog scan
+    if outcome in reconcile_status.FILTERS:
+        return catalog_search.bounded_count(session, conditions)
+    counts = reason_counts(session, account_id, rules)
+    if outcome == r.IN_STOCK:  # a quantity above 0: all units, and capped unless capped at 0
+        return counts.get(r.ALL_UNITS, 0) + (counts.get(r.CAPPED, 0) if rules.inventory_ceiling else 0), False
+    return (counts.get(outcome, 0) if outcome else sum(counts.values())), False
+
+
 def search(account_id: int, rules: r.Rules, *, query: str, outcome: str, after: str | None = None,
            before: str | None = None) -> dict[str, Any]:
     """Return one page of the catalog matching the search and the outcome filter, and how many match.
@@ -93,20 +106,12 @@ def search(account_id: int, rules: r.Rules, *, query: str, outcome: str, after: 
     conditions: list[Any] = [col(Product.account_id) == account_id]
     if outcome:
         conditions.append(_outcome_condition(outcome, rules))
-    if query:
-        conditions.append(catalog_search.text_condition(session, query))
-    if outcome == "rejected" and not query:
-        total, more = rejections.rejected_count(session, account_id), False  # indexed, never a catalog scan
-    elif query or outcome in reconcile_status.FILTERS:
-        total, more = catalog_search.bounded_count(session, conditions)
+    if query:  # the text index drives: its hits up to the cap, never every product or every hit
+        found, total, more = catalog_search.search_page(session, conditions, query, after=after,
+                                                        before=before)
     else:
-        counts = reason_counts(session, account_id, rules)
-        if outcome == r.IN_STOCK:  # a quantity above 0: all units, and capped unless capped at 0
-            total = counts.get(r.ALL_UNITS, 0) + (counts.get(r.CAPPED, 0) if rules.inventory_ceiling else 0)
-        else:
-            total = counts.get(outcome, 0) if outcome else sum(counts.values())
-        more = False
-    found = catalog_search.page_of(session, conditions, after=after, before=before)
+        total, more = _filter_count(account_id, rules, outcome, conditions)
+        found = catalog_search.page_of(session, conditions, after=after, before=before)
     skus = [p.sku for p in found.products]
     states = listing_states(account_id, skus)
     rows = [CatalogRow(p, r.decide(p.available, p.price_cents, rules), states.get(p.sku))
