@@ -62,6 +62,13 @@ BIG_PREFIX = "B-"
 CHANGED_STOCK = 500
 
 
+def default(name: str) -> float:
+    """Return the product's default for the setting ``name`` (``wizard.config.ENV_VARS``)."""
+    from wizard.config import ENV_VARS
+
+    return float(ENV_VARS[name][0])
+
+
 def percentile(values: list[float], share: float) -> float:
     """Return the nearest-rank percentile (0 for no values)."""
     if not values:
@@ -389,11 +396,11 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one script, read top to bo
                    "AMAZON_LWA_TOKEN_URL": control.url + "/auth/o2/token",
                    "AMAZON_SPAPI_ENDPOINT": control.url,
                    "AMAZON_SELLER_CENTRAL_URL": control.url, "SYNC_INTERVAL": str(args.interval),
-                   # The product's waits for Amazon, compressed as Amazon's own time is.
-                   "SYNC_POLL_INITIAL": str(5.0 / scale), "SYNC_POLL_MAX": str(300.0 / scale),
-                   "SYNC_POLL_INLINE": str(120.0 / scale), "SYNC_RETRY_DELAY": str(max(1, round(60 / scale))),
-                   "SYNC_SOON_DELAY": str(max(1, round(60 / scale))),
-                   "AMAZON_RETRY_BASE_DELAY": str(0.5 / scale),
+                   # The product's waits for Amazon (its defaults), compressed as Amazon's own time is.
+                   **{name: str(default(name) / scale) for name in (
+                       "SYNC_POLL_INITIAL", "SYNC_POLL_MAX", "SYNC_POLL_INLINE", "AMAZON_RETRY_BASE_DELAY")},
+                   **{name: str(max(1, round(default(name) / scale)))
+                      for name in ("SYNC_RETRY_DELAY", "SYNC_SOON_DELAY")},
                    # The sync alone: no read of Amazon first (bench/load_cron_config.py says why), no dry
                    # run before a first sync, no urgent lane (no stock-out arrives through the API here).
                    "RECONCILE_BEFORE_SYNC": "0", "CHECK_BEFORE_FIRST_SYNC": "0", "URGENT_LANE": "0"}

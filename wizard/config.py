@@ -53,7 +53,7 @@ ENV_VARS: dict[str, tuple[Any, str]] = {
     "SYNC_LOCK_TTL": (120, _INT),
     "SYNC_POLL_INITIAL": (5.0, _FLOAT),
     "SYNC_POLL_MAX": (300.0, _FLOAT),
-    "SYNC_POLL_INLINE": (120.0, _FLOAT),
+    "SYNC_POLL_INLINE": (10.0, _FLOAT),
     "SYNC_RETRY_DELAY": (60, _INT),
     "SYNC_FEED_MAX_MESSAGES": (25000, _INT),
     "RECONCILE_INTERVAL": (900, _INT),
