@@ -114,16 +114,17 @@ def _configure_templates(app: Flask) -> None:
 
     app.jinja_env.globals.update(wording.TEMPLATE_GLOBALS)
 
+    from wizard.connect.banner import connection_banner
+
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        from wizard.connect.banner import connection_banner
-
-        user = current_user()
+        # The layout's banner and menu are functions the layout calls: a fragment (most htmx answers) never
+        # renders the layout, so it should not pay for their queries.
         return {
-            "current_user": user,
+            "current_user": current_user(),
             "can_manage": can_manage(),
-            "banner": connection_banner() if user else None,
-            "nav_items": _nav_items(app) if user else [],
+            "connection_banner": connection_banner,
+            "nav_items": lambda: _nav_items(app),
         }
 
 

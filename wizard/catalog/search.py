@@ -127,32 +127,20 @@ def _compile_index_first(join: _IndexFirst, compiler: SQLCompiler, **kw: Any) ->
 _INDEX = table(SEARCH_TABLE, column("rowid", Integer))
 
 
-def _hits(session: Session, conditions: list[Any], query: str, cap: int) -> list[tuple[int, str]]:
-    """Return ``(id, sku)`` of up to ``cap + 1`` products matching ``conditions`` and the indexed text."""
+def _hits(session: Session, conditions: list[Any], query: str, cap: int) -> tuple[int, list[int]]:
+    """Return how many products match ``conditions`` and the indexed text (at most ``cap + 1``).
+
+    Also returns their ids when no more than ``cap`` match, in the same single row: reading a thousand rows
+    one by one costs more than finding them.
+    """
     product = table_of(Product)
     match = text(f"{SEARCH_TABLE} MATCH :phrase").bindparams(phrase=_phrase(query))
     joined = _IndexFirst(_INDEX, product, product.c.id == _INDEX.c.rowid)
-    found = session.execute(select(product.c.id, product.c.sku).select_from(joined)
-                            .where(match, *conditions).limit(cap + 1))
-    return [(int(product_id), str(sku)) for product_id, sku in found]
-
-
-def _page_among(session: Session, hits: list[tuple[int, str]], *, after: str | None, before: str | None,
-                size: int) -> Page:
-    """Return the keyset page of ``hits`` (all of a search's matches, at most the cap), as :func:`page_of`."""
-    skus = sorted(hits, key=lambda hit: hit[1])
-    if before is not None:
-        earlier = [hit for hit in skus if hit[1] < before]
-        chosen = earlier[-size:]
-        more_before, more_after = len(earlier) > size, bool(chosen)
-    else:
-        later = [hit for hit in skus if hit[1] > after] if after is not None else skus
-        chosen = later[:size]
-        more_before, more_after = bool(chosen) and after is not None, len(later) > size
-    products = list(session.execute(select(Product).where(col(Product.id).in_([i for i, _ in chosen]))
-                                    .order_by(col(Product.sku))).scalars()) if chosen else []
-    return Page(products, next_after=products[-1].sku if products and more_after else None,
-                prev_before=products[0].sku if products and more_before else None)
+    found = select(product.c.id).select_from(joined).where(match, *conditions).limit(cap + 1).subquery()
+    count, ids = session.execute(select(func.count(), func.group_concat(found.c.id))).one()
+    if not count or count > cap:
+        return int(count), []
+    return int(count), [int(i) for i in str(ids).split(",")]
 
 
 def search_page(session: Session, conditions: list[Any], query: str, *, after: str | None = None,
@@ -163,9 +151,10 @@ def search_page(session: Session, conditions: list[Any], query: str, *, after: s
     Also returns the bounded count: ``(page, matches up to cap, whether more than cap match)``.
     """
     if _indexed(session, query):
-        hits = _hits(session, conditions, query, cap)
-        if len(hits) <= cap:
-            return _page_among(session, hits, after=after, before=before, size=size), len(hits), False
+        count, ids = _hits(session, conditions, query, cap)
+        if count <= cap:  # few: the page is cut from those products, read by primary key
+            page = page_of(session, [col(Product.id).in_(ids)], after=after, before=before, size=size)
+            return page, count, False
         # More than the cap match: at least one product in (catalog size / cap) does.
         found = page_of(session, [*conditions, _like(query)], after=after, before=before, size=size)
         return found, cap, True

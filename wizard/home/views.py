@@ -42,9 +42,8 @@ class Setup:
     hint: str
 
 
-def catalog_glance(session: Session, account_id: int) -> CatalogGlance:
-    """Count the account's products and those in stock on Amazon under its saved settings."""
-    settings = session.get(AmazonSettings, account_id)
+def catalog_glance(session: Session, account_id: int, settings: AmazonSettings | None) -> CatalogGlance:
+    """Count the account's products and those in stock on Amazon under its saved ``settings``."""
     rules = Rules.from_settings(settings)
     # The preview's impact of the settings on themselves: aggregate scans of the covering index only.
     counts = impact(session, account_id, rules, rules, examples=0)
@@ -81,11 +80,13 @@ def index() -> Response:
     assert account.id is not None
     session = get_session()
     connection = connection_of(session, account.id)
+    # Held here, the row stays in the session's identity map: the setup card's facts read it without a query.
+    settings = session.get(AmazonSettings, account.id)
     setup = _setup(account)
     return render_page("home/index", account=account, connection=connection,
                        view=ConnectionView.of(connection), setup=setup,
-                       catalog=catalog_glance(session, account.id),
+                       catalog=catalog_glance(session, account.id, settings),
                        amazon_counts=reconcile_status.counts(session, account.id),
                        price_drift=reconcile_status.price_drift(session, account.id),
-                       sync_card=ledger.summary(session, account.id),
+                       sync_card=ledger.summary(session, account.id, connection=connection),
                        managers=managers_of(session, account.id) if setup and not can_manage() else [])

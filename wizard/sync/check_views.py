@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from wizard.amazon.errors import AmazonError, AuthorizationRevoked
 from wizard.connect.steps import connection_of
 from wizard.db import get_session
+from wizard.models.guard import RunHold
 from wizard.models.sync import SyncTrigger
 from wizard.reconcile.runner import amazon_client, seller_for
 from wizard.rendering import render_page
@@ -90,13 +91,18 @@ def start() -> Response:
     return redirect(url_for("sync.index"))
 
 
-@bp.app_context_processor
-def _held_run() -> dict[str, Any]:
-    """Give every page the paused sync, for the banner admins and managers see."""
+def held_run() -> RunHold | None:
+    """Return the signed-in account's paused sync, for the banner admins and managers see (else None)."""
     user = current_user()
     if user is None or not can_manage():
-        return {"held_run": None}
-    return {"held_run": guard.waiting(get_session(), user.account_id)}
+        return None
+    return guard.waiting(get_session(), user.account_id)
+
+
+@bp.app_context_processor
+def _held_run() -> dict[str, Any]:
+    """Give every template :func:`held_run`; the layout calls it, fragments do not."""
+    return {"held_run": held_run}
 
 
 @bp.get("/held")

@@ -564,17 +564,19 @@ class Summary:
     paused: bool
 
 
-def summary(session: Session, account_id: int) -> Summary:
+def summary(session: Session, account_id: int, *, connection: Connection | None = None) -> Summary:
     """Return the home card's figures for ``account_id`` (four queries, whatever the catalog's size).
 
     The SKU counts are the ones the sync stores after each job (:mod:`wizard.models.listing_stats`), not a
-    ``GROUP BY`` of every SKU's state per page view.
+    ``GROUP BY`` of every SKU's state per page view. A caller that already read the account's ``connection``
+    passes it, saving the query of its status.
     """
     counts = dict.fromkeys(ListingStatus, 0)
     for name, count in listing_stats.counts(session.connection(), account_id).items():
         if name in ListingStatus.__members__:
             counts[ListingStatus[name]] = count
-    status = session.scalar(select(col(Connection.status)).where(col(Connection.account_id) == account_id))
+    status = connection.status if connection is not None else session.scalar(
+        select(col(Connection.status)).where(col(Connection.account_id) == account_id))
     return Summary(latest=latest_run(session, account_id), last_success=last_success(session, account_id),
                    accepted=counts[ListingStatus.ACCEPTED], rejected=counts[ListingStatus.REJECTED],
                    pending=counts[ListingStatus.PENDING],
