@@ -41,9 +41,10 @@ bench: setup
 	APP_ENV=development $(BIN)/python bench/bench_settings_catalog.py
 	APP_ENV=development $(BIN)/python bench/bench_sync.py
 
-bench-web: setup ## Web pages' p95 against a bare Flask hello-world (gunicorn, ab -c 8): make bench-web ARGS=--million
+bench-web: setup ## Web pages' p95 against a bare Flask hello-world (gunicorn, ab -c 8), on SQLite then PostgreSQL: make bench-web ARGS=--million
 	command -v ab >/dev/null 2>&1 || bin/install-test-deps
 	$(BIN)/python bench/bench_web.py $(ARGS)
+	$(BIN)/python bench/bench_web.py --postgresql $(ARGS)
 
 bench-load: setup ## Thousands of merchants at once (issue 12 §4), alone on the machine: make bench-load ARGS="--accounts 200"
 	command -v redis-server >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || bin/install-test-deps

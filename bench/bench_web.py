@@ -1,14 +1,17 @@
 """Benchmark the web pages against a bare Flask hello-world under the same gunicorn settings; print the table.
 
-    .venv/bin/python bench/bench_web.py [--products 100000] [--million] [--requests 400] [--database-url URL]
+    .venv/bin/python bench/bench_web.py [--products 100000] [--million] [--requests 400] [--pages LABELS]
+                                        [--postgresql | --database-url URL]
 
-One command (``make bench-web``): it builds a database (SQLite in a temporary folder unless ``--database-url``
-names an empty database), creates a merchant, loads the catalog through the product's own CSV import, saves
-settings and connects a seller, then starts two gunicorn servers on free loopback ports with the Procfile's
-settings (2 workers, 4 threads): the product, and ``bench/hello_app.py``. It signs in and measures each page
-with ``ab -c 8`` (Debian's ``apache2-utils``), the hello-world right before each page, and prints the p95 of
-both and their ratio. Targets (issue 12): at 100,000 products home/settings/sync ≤ 3×, catalog search +
-filter ≤ 5×, settings preview ≤ 5×; at 1,000,000 products 5×, 8×, 8×.
+One command (``make bench-web``, SQLite then PostgreSQL): it builds a database (SQLite in a temporary folder;
+with ``--postgresql`` a fresh database per size in a throwaway PostgreSQL cluster it starts and stops, as the
+tests do; or the empty database ``--database-url`` names), creates a merchant, loads the catalog through the
+product's own CSV import, saves settings and connects a seller, then starts two gunicorn servers on free
+loopback ports with the Procfile's settings (2 workers, 4 threads): the product, and ``bench/hello_app.py``.
+It signs in and measures each page with ``ab -c 8`` (Debian's ``apache2-utils``), the hello-world right
+before each page, and prints the p95 of both and their ratio. Targets (issue 12): at 100,000 products
+home/settings/sync ≤ 3×, catalog search + filter ≤ 5×, settings preview ≤ 5×; at 1,000,000 products 5×, 8×,
+8×.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -272,7 +275,11 @@ def main() -> None:
     parser.add_argument("--pages", default="", help="comma-separated page labels to measure (default: all)")
     parser.add_argument("--database-url", default=None,
                         help="an empty database to use instead of SQLite (e.g. postgresql+psycopg://…)")
+    parser.add_argument("--postgresql", action="store_true",
+                        help="start a throwaway PostgreSQL cluster (initdb + pg_ctl) and measure on it")
     args = parser.parse_args()
+    if args.postgresql and args.database_url:
+        raise SystemExit("--postgresql starts its own cluster: leave out --database-url")
     if shutil.which("ab") is None:
         raise SystemExit("ab is missing: apt-get install apache2-utils")
     from sandbox.models import models_dir
@@ -280,13 +287,32 @@ def main() -> None:
     os.environ.setdefault("AMAZON_MODELS_DIR", str(models_dir()))
     os.environ.setdefault("APP_ENV", "development")  # a throwaway database with the development secrets
     sizes = [args.products] + ([1_000_000] if args.million else [])
-    for size in sizes:
-        with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
-            if args.database_url and len(sizes) > 1:
-                raise SystemExit("--database-url takes one size at a time (the database must start empty)")
-            wanted = [label.strip() for label in args.pages.split(",") if label.strip()]
-            targets = [t for t in TARGETS if not wanted or any(t.label.startswith(w) for w in wanted)]
-            measure(size, args.database_url, args.requests, Path(tmp), targets)
+    if args.database_url and len(sizes) > 1:
+        raise SystemExit("--database-url takes one size at a time (the database must start empty)")
+    wanted = [label.strip() for label in args.pages.split(",") if label.strip()]
+    targets = [t for t in TARGETS if not wanted or any(t.label.startswith(w) for w in wanted)]
+    with postgresql_cluster(args.postgresql) as new_database:
+        for size in sizes:
+            with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
+                url = new_database() if new_database else args.database_url
+                print(f"\ndatabase: {'PostgreSQL' if url else 'SQLite'}")
+                measure(size, url, args.requests, Path(tmp), targets)
+
+
+@contextmanager
+def postgresql_cluster(wanted: bool) -> Iterator[Callable[[], str] | None]:
+    """Start a throwaway PostgreSQL cluster if ``wanted``; yield a function making an empty database in it."""
+    if not wanted:
+        yield None
+        return
+    from tests.fixtures.databases import PostgresCluster, postgresql_bindir
+
+    cluster = PostgresCluster(postgresql_bindir())
+    cluster.start()
+    try:
+        yield lambda: cluster.url(cluster.create_database())
+    finally:
+        cluster.stop()
 
 
 if __name__ == "__main__":
