@@ -248,6 +248,20 @@ def runs_by_account(url: str) -> dict[int, list[tuple[float, float | None, str, 
     return found
 
 
+def synced_since(url: str, big_account: int, moment: float) -> int:
+    """Return how many small accounts finished a run created after ``moment`` (a Unix time)."""
+    from sqlalchemy import distinct, func, select
+
+    from wizard.db import engine_for, table_of
+    from wizard.models.sync import SyncRun
+
+    run = table_of(SyncRun).c
+    since = datetime.fromtimestamp(moment, UTC).replace(tzinfo=None)
+    with engine_for(url).connect() as conn:
+        return int(conn.scalar(select(func.count(distinct(run.account_id))).where(
+            run.account_id != big_account, run.created_at > since, run.finished_at.is_not(None))) or 0)
+
+
 def big_run_state(url: str, big_account: int) -> tuple[str | None, int, int, int]:
     """Return the big account's latest run: ``(status, batches total, submitted, processed)``."""
     from sqlalchemy import select
@@ -433,12 +447,15 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one script, read top to bo
                       f"small account; the big account's run is {status} ({submitted}/{total} feeds sent, "
                       f"{processed} processed)", flush=True)
             # Wait for the last changes to be picked up and sent, and for the big account's first sync.
+            # Wait for the last changes to be sent (every small account has finished a run that started
+            # after them, or their cycle is over), and for the big account's first sync.
             last_due = started + (args.cycles + 1) * args.interval
             while time.time() < deadline:
                 status, total, submitted, processed = big_run_state(url, big)
-                if time.time() >= last_due and str(status).lower() == "done":
+                caught_up = time.time() >= last_due or synced_since(url, big, changes[-1][1]) >= len(small)
+                if caught_up and str(status).lower() == "done":
                     break
-                time.sleep(2.0)
+                time.sleep(5.0)
             stopped = time.time()
             status, total, submitted, processed = big_run_state(url, big)
             print(f"  {stopped - started:6.1f} s: measuring ends; the big account's run is {status} "
