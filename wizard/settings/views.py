@@ -82,10 +82,12 @@ def index() -> Response:
     """Show the settings with the preview and the history."""
     account = current_account()
     assert account.id is not None
+    # Loaded first and held: the wizard's facts then find the row in the session (its identity map holds
+    # rows only while something references them).
+    saved = load_settings(get_session(), account.id)
     wizard = _wizard(account)  # read once: it decides the detour and draws the stepper
     if _sends_to_the_wizard(wizard):
         return redirect(url_for("connect.index"))
-    saved = load_settings(get_session(), account.id)
     form = AmazonSettingsForm.for_rules(Rules.from_settings(saved))
     return render_page("settings/index", **_page_context(account, form, saved, None, wizard))
 
