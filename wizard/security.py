@@ -9,6 +9,7 @@ from functools import cache, wraps
 from typing import Any, TypeVar, cast
 
 from flask import abort, current_app, g, redirect, request, session, url_for
+from sqlmodel import col, select
 from werkzeug.exceptions import Forbidden
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -86,7 +87,13 @@ def _user_of_session() -> User | None:
     user_id = session.get("user_id")
     if not user_id:
         return None
-    user = get_session().get(User, user_id)
+    # The user and their account in one query: nearly every page asks for both. Kept on ``g``, the account
+    # stays in the session's identity map, so current_account() finds it without a query.
+    row = get_session().execute(select(User, Account).join(Account, col(Account.id) == col(User.account_id))
+                                .where(col(User.id) == user_id)).first()
+    user: User | None = None
+    if row is not None:
+        user, g.signed_in_account = row[0], row[1]
     signed_in_at = session.get("signed_in_at")
     if (user is None or session.get("generation") != user.session_generation
             or not isinstance(signed_in_at, int) or time.time() - signed_in_at > _session_lifetime()):

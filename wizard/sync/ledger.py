@@ -432,6 +432,21 @@ def last_success(session: Session, account_id: int) -> SyncRun | None:
                            .order_by(col(SyncRun.id).desc())).first()
 
 
+def latest_and_last_success(session: Session, account_id: int) -> tuple[SyncRun | None, SyncRun | None]:
+    """Return :func:`latest_run` and :func:`last_success` in one query (the home card and the Sync page show
+    both)."""
+    run = col(SyncRun.id)
+    newest = select(func.max(run)).where(col(SyncRun.account_id) == account_id).scalar_subquery()
+    succeeded = select(func.max(run)).where(col(SyncRun.account_id) == account_id,
+                                            col(SyncRun.status) == RunStatus.DONE,
+                                            col(SyncRun.sent_count) > 0).scalar_subquery()
+    runs = list(session.scalars(select(SyncRun).where(run.in_([newest, succeeded]))))
+    latest = max(runs, key=lambda r: r.id or 0, default=None)
+    success = max((r for r in runs if r.status == RunStatus.DONE and r.sent_count > 0),
+                  key=lambda r: r.id or 0, default=None)
+    return latest, success
+
+
 def idle_condition() -> ColumnElement[bool]:
     """Return the SQL test of an idle run: done, and it found nothing to send."""
     return and_(col(SyncRun.status) == RunStatus.DONE, col(SyncRun.batches_total) == 0,
@@ -577,7 +592,8 @@ def summary(session: Session, account_id: int, *, connection: Connection | None 
             counts[ListingStatus[name]] = count
     status = connection.status if connection is not None else session.scalar(
         select(col(Connection.status)).where(col(Connection.account_id) == account_id))
-    return Summary(latest=latest_run(session, account_id), last_success=last_success(session, account_id),
+    latest, success = latest_and_last_success(session, account_id)
+    return Summary(latest=latest, last_success=success,
                    accepted=counts[ListingStatus.ACCEPTED], rejected=counts[ListingStatus.REJECTED],
                    pending=counts[ListingStatus.PENDING],
                    paused=status == ConnectionStatus.NEEDS_REAUTHORIZATION)
@@ -634,6 +650,7 @@ __all__ = [
     "known_feed_ids",
     "last_run_created_at",
     "last_success",
+    "latest_and_last_success",
     "latest_run",
     "listing_counts",
     "mark_submitting",

@@ -75,8 +75,10 @@ def _history_before() -> int | None:
     return request.args.get("before", type=int)
 
 
-def _history_context(session: Session, account_id: int, before: int | None) -> dict[str, Any]:
-    """Return what the History card and "Last successful sync" render (four bounded queries)."""
+def _history_context(session: Session, account_id: int, before: int | None,
+                     last_success: SyncRun | None) -> dict[str, Any]:
+    """Return what the History card and "Last successful sync" (``last_success``) render (three bounded
+    queries)."""
     page = ledger.history_page(session, account_id, before=before, limit=HISTORY_LENGTH)
     return {
         "history": history_lines(page.rows),
@@ -84,7 +86,7 @@ def _history_context(session: Session, account_id: int, before: int | None) -> d
         "history_first_page": before is None,
         "feed_ids": ledger.feed_ids_by_run(session, [row.id for row in page.rows
                                                      if isinstance(row, SyncRun)]),
-        "last_success": ledger.last_success(session, account_id),
+        "last_success": last_success,
     }
 
 
@@ -94,12 +96,13 @@ def _page_context() -> dict[str, Any]:
     assert account.id is not None
     connection = connection_for(session, account.id)
     setup_complete = ready_to_sync(facts_for(session, account))
+    latest, last_success = ledger.latest_and_last_success(session, account.id)
     return {
         "account": account,
         "connection": connection,
         # The card's run is the same ORM object as its History row (one session, one identity map).
-        "progress": progress_for(session, ledger.latest_run(session, account.id)),
-        **_history_context(session, account.id, _history_before()),
+        "progress": progress_for(session, latest),
+        **_history_context(session, account.id, _history_before(), last_success),
         "next_run_at": next_scheduled_run(session, account.id, int(current_app.config["SYNC_INTERVAL"])),
         "interval_minutes": int(current_app.config["SYNC_INTERVAL"]) // 60,
         "setup_complete": setup_complete,
@@ -107,7 +110,9 @@ def _page_context() -> dict[str, Any]:
         "paused": connection is not None and connection.status == ConnectionStatus.NEEDS_REAUTHORIZATION,
         "amazon_counts": reconcile_status.counts(session, account.id),
         "price_drift": reconcile_status.price_drift(session, account.id),
-        "check_waiting": dryrun.first_sync_waits(current_app.config, session, account.id),
+        # A successful sync means a sync finished: no need to count checks and runs to know it.
+        "check_waiting": last_success is None and dryrun.first_sync_waits(current_app.config, session,
+                                                                          account.id),
         "urgent_stats": urgent.stats(session, account.id),
         "rejected": rejections.of_last_run(session, account.id, limit=REJECTED_LISTED),
     }
@@ -130,7 +135,8 @@ def history() -> Response:
     session = get_session()
     account = current_account()
     assert account.id is not None
-    return render_fragment("sync/history", **_history_context(session, account.id, before))
+    return render_fragment("sync/history", **_history_context(session, account.id, before,
+                                                                 ledger.last_success(session, account.id)))
 
 
 @bp.get("/progress")
@@ -150,7 +156,8 @@ def progress() -> Response:
     latest = ledger.latest_run(session, account.id)
     extra: dict[str, Any] = {"with_history": False}
     if request.args.get("history") == "1":
-        extra = {"with_history": True, **_history_context(session, account.id, None)}
+        history = _history_context(session, account.id, None, ledger.last_success(session, account.id))
+        extra = {"with_history": True, **history}
     return render_page("sync/progress", progress=progress_for(session, latest), **extra)
 
 
