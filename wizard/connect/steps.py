@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 
-from sqlalchemy import ColumnElement, and_
-from sqlmodel import Session, col, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, select
+from sqlmodel import Session, col
 
 from wizard.models import Account, Connection
 
@@ -210,6 +211,12 @@ def ready_to_sync_condition() -> ColumnElement[bool]:
                 col(AmazonSettings.saved_at).is_not(None))
 
 
+@cache
+def _connection_of_account() -> Select[Connection]:
+    # Built once: building a statement costs more than running it (every page runs this one).
+    return select(Connection).where(col(Connection.account_id) == bindparam("account_id"))
+
+
 def connection_of(session: Session, account_id: int) -> Connection | None:
     """Return the account's connection row, read once per database session.
 
@@ -220,7 +227,7 @@ def connection_of(session: Session, account_id: int) -> Connection | None:
     known: dict[int, Connection] = session.info.setdefault("connection_of", {})
     connection = known.get(account_id)
     if connection is None:
-        connection = session.exec(select(Connection).where(Connection.account_id == account_id)).first()
+        connection = session.scalars(_connection_of_account(), {"account_id": account_id}).first()
         if connection is not None:
             known[account_id] = connection
     return connection

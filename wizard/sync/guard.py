@@ -19,9 +19,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Select, and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from wizard.db import table_of
@@ -138,10 +139,16 @@ def approve_in_advance(session: Session, account_id: int, user_id: int | None, n
 
 def waiting(session: Session, account_id: int) -> RunHold | None:
     """Return the account's hold waiting for a decision, if any."""
-    hold = table_of(RunHold).c
-    hold_id = session.scalar(select(func.min(hold.id)).where(
-        hold.account_id == account_id, hold.run_id.is_not(None), hold.decision.is_(None)))
+    hold_id = session.scalar(_waiting_hold(), {"account_id": account_id})
     return None if hold_id is None else session.get(RunHold, hold_id)
+
+
+@cache
+def _waiting_hold() -> Select[int]:
+    # Built once: every page asks it (the layout's banner for admins and managers).
+    hold = table_of(RunHold).c
+    return select(func.min(hold.id)).where(hold.account_id == bindparam("account_id"),
+                                           hold.run_id.is_not(None), hold.decision.is_(None))
 
 
 def approve(session: Session, hold: RunHold, user_id: int | None) -> None:

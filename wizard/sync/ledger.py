@@ -29,9 +29,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, func, not_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, not_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -432,15 +433,20 @@ def last_success(session: Session, account_id: int) -> SyncRun | None:
                            .order_by(col(SyncRun.id).desc())).first()
 
 
+@cache
+def _newest_and_last_success() -> Select[SyncRun]:
+    # Built once: the home page and the Sync page run it on every view.
+    run, account = col(SyncRun.id), col(SyncRun.account_id) == bindparam("account_id")
+    newest = select(func.max(run)).where(account).scalar_subquery()
+    succeeded = select(func.max(run)).where(account, col(SyncRun.status) == RunStatus.DONE,
+                                            col(SyncRun.sent_count) > 0).scalar_subquery()
+    return select(SyncRun).where(run.in_([newest, succeeded]))
+
+
 def latest_and_last_success(session: Session, account_id: int) -> tuple[SyncRun | None, SyncRun | None]:
     """Return :func:`latest_run` and :func:`last_success` in one query (the home card and the Sync page show
     both)."""
-    run = col(SyncRun.id)
-    newest = select(func.max(run)).where(col(SyncRun.account_id) == account_id).scalar_subquery()
-    succeeded = select(func.max(run)).where(col(SyncRun.account_id) == account_id,
-                                            col(SyncRun.status) == RunStatus.DONE,
-                                            col(SyncRun.sent_count) > 0).scalar_subquery()
-    runs = list(session.scalars(select(SyncRun).where(run.in_([newest, succeeded]))))
+    runs = list(session.scalars(_newest_and_last_success(), {"account_id": account_id}))
     latest = max(runs, key=lambda r: r.id or 0, default=None)
     success = max((r for r in runs if r.status == RunStatus.DONE and r.sent_count > 0),
                   key=lambda r: r.id or 0, default=None)
