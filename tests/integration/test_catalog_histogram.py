@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, text
@@ -112,6 +113,25 @@ def test_the_preview_from_the_histograms_equals_a_scan_of_the_catalog(
     assert {key: summary[key] for key in expected} == expected
     assert reason_counts(db, account_id, proposed) == Counter(decide(a, p, proposed).reason
                                                              for a, p in catalog.values())
+
+
+@pytest.mark.parametrize(("current_cents", "proposed_cents"), [
+    (0, 1201), (0, 1250), (0, 1299), (1210, 1290), (1290, 1210), (1201, 1299), (1250, 1250), (1299, 0),
+])
+def test_a_threshold_inside_a_stored_band_counts_every_exact_price_on_its_side(
+        db: Session, merchant: Merchant, current_cents: int, proposed_cents: int) -> None:
+    # Every price of the stored band [1200, 1300) and its neighbours, at stock levels on every side of the
+    # buffer and the ceiling: whichever part of the band the preview reads exactly, each product must count.
+    account_id = merchant.account.id
+    assert account_id is not None
+    catalog = {f"P{price}-{stock}": (stock, price) for price in range(1190, 1311) for stock in (0, 3, 7, 50)}
+    write_rows(db.connection(), account_id, [Row(sku, None, a, p) for sku, (a, p) in catalog.items()])
+    db.commit()
+    current = Rules(inventory_buffer=4, inventory_ceiling=None, min_price_cents=current_cents)
+    proposed = Rules(inventory_buffer=6, inventory_ceiling=20, min_price_cents=proposed_cents)
+    summary = impact(db, account_id, current, proposed).summary()
+    expected = _scan(catalog.values(), current, proposed)
+    assert {key: summary[key] for key in expected} == expected
 
 
 #: What makes a product an example of each line of the preview, from ``decide()`` on its own row.

@@ -109,24 +109,39 @@ def _histogram(session: Session, account_id: int, current: Rules, proposed: Rule
     ``decide()`` only compares ``available`` with 0, the buffer and the ceiling, and the price with 1 and the
     threshold. So every product with the same ``available`` in the same price band gets the same outcome, and
     every product past the largest setting (the tail) behaves alike except for its own quantity. The coarse
-    histogram (``catalog_histogram``) answers for every stored band that no threshold cuts; the exact-price
-    histogram answers inside the one or two bands a threshold falls into. One query for both.
+    histogram (``catalog_histogram``) counts each stored band in one rule band. A stored band that a
+    threshold cuts is counted whole on one side of it (the side of its wider part), and the exact-price
+    histogram moves the cells of its narrower part across: at most half a band of exact cells is read. One
+    query for both.
     """
     bands = _price_bands(current, proposed)
     tail_from = 1 + max(0, *(x for rules in (current, proposed)
                              for x in (rules.inventory_buffer, rules.inventory_ceiling or 0)))
     if tail_from > STOCK_CAP:
         raise ValueError(f"buffer and ceiling go up to {STOCK_CAP - 1:,} units")
-    cut = sorted({band_of(lo) for lo, _ in bands if band_of(lo) != lo})
     params: dict[str, int] = {"account": account_id, "tail": tail_from}
     params.update({f"hi{i}": hi for i, (_, hi) in enumerate(bands) if hi is not None})
-    for i, lo in enumerate(cut):
-        params[f"cut{i}"], params[f"end{i}"] = lo, band_end(lo)
+    anchors = []
+    for i, start in enumerate(sorted({band_of(lo) for lo, _ in bands if band_of(lo) != lo})):
+        end = band_end(start)
+        inside = [lo for lo, _ in bands if start < lo < end]  # the thresholds that cut this stored band
+        if end - min(inside) <= max(inside) - start:
+            anchor, low, high = start, min(inside), end  # counted below the cut; move the cells above it
+        else:
+            anchor, low, high = end - 1, start, max(inside)  # counted above the cut; move the cells below it
+        anchors.append(_rule_band(bands, anchor))
+        params.update({f"cut{i}": start, f"anchor{i}": anchors[-1], f"from{i}": low, f"to{i}": high})
     totals: dict[tuple[int, int], list[int]] = {}
-    for stock, band, products, units in session.execute(_cells_sql(len(bands), len(cut)), params):
-        cell = totals.setdefault((int(stock), int(band)), [0, 0])
-        cell[0] += int(products)
-        cell[1] += int(units)
+
+    def add(stock: int, band: int, products: int, units: int) -> None:
+        cell = totals.setdefault((stock, band), [0, 0])
+        cell[0] += products
+        cell[1] += units
+
+    for cut, stock, band, products, units in session.execute(_cells_sql(len(bands), len(anchors)), params):
+        add(int(stock), int(band), int(products), int(units))
+        if cut >= 0:  # an exact cell of a cut band: the coarse count put it in the anchor's rule band
+            add(int(stock), anchors[cut], -int(products), -int(units))
     groups = []
     for (stock, band), (count, units) in sorted(totals.items()):
         if count:
@@ -135,25 +150,34 @@ def _histogram(session: Session, account_id: int, current: Rules, proposed: Rule
     return groups
 
 
+def _rule_band(bands: list[tuple[int, int | None]], price: int) -> int:
+    """Return the index of the rule band holding ``price``."""
+    return next(i for i, (_, hi) in enumerate(bands) if hi is None or price < hi)
+
+
 @cache
 def _cells_sql(bands: int, cuts: int) -> TextClause:
     """Return the query summing products and units per (stock level up to the tail, rule band index).
 
-    Built once per shape (how many rule bands, how many cut stored bands) from constants only, with every
-    value bound: ``:account``, ``:tail``, ``:hi<i>`` (the rule bands' ends), ``:cut<i>``/``:end<i>`` (the cut
-    stored bands). A text statement costs no expression building or cache-key walk per keystroke.
+    Each row starts with -1 for a coarse cell, or the index of the cut stored band an exact cell moves out
+    of. Built once per shape (how many rule bands, how many cut stored bands) from constants only, with every
+    value bound: ``:account``, ``:tail``, ``:hi<i>`` (the rule bands' ends), ``:cut<i>`` (a cut stored band),
+    ``:anchor<i>`` (the rule band it is counted in) and ``:from<i>``/``:to<i>`` (the prices moved out of it).
+    A text statement costs no expression building or cache-key walk per keystroke.
     """
-    def cells(table: str, stock: str, price: str, where: str) -> str:
-        level = f"CASE WHEN {stock} < :tail THEN {stock} ELSE :tail END"
+    def rule_band(price: str, anchored: str = "") -> str:
         whens = " ".join(f"WHEN {price} < :hi{i} THEN {i}" for i in range(bands - 1))
-        return (f"SELECT {level}, CASE {whens} ELSE {bands - 1} END, sum(products), sum(units) "  # noqa: S608
-                f"FROM {table} WHERE account_id = :account{where} GROUP BY 1, 2")
+        return f"CASE {anchored}{whens} ELSE {bands - 1} END"
 
-    coarse = cells(HISTOGRAM, "stock", "band", "".join(f" AND band <> :cut{i}" for i in range(cuts)))
-    if not cuts:
-        return text(coarse)
-    inside = " OR ".join(f"(price_cents >= :cut{i} AND price_cents < :end{i})" for i in range(cuts))
-    return text(f"{coarse} UNION ALL {cells(PRICE_HISTOGRAM, 'stock', 'price_cents', f' AND ({inside})')}")
+    level = "CASE WHEN stock < :tail THEN stock ELSE :tail END"
+    anchored = "".join(f"WHEN band = :cut{i} THEN CAST(:anchor{i} AS INTEGER) " for i in range(cuts))
+    parts = [f"SELECT -1, {level}, {rule_band('band', anchored)}, sum(products), sum(units) "  # noqa: S608
+             f"FROM {HISTOGRAM} WHERE account_id = :account GROUP BY 2, 3"]
+    for i in range(cuts):
+        parts.append(f"SELECT {i}, {level}, {rule_band('price_cents')}, sum(products), sum(units) "  # noqa: S608
+                     f"FROM {PRICE_HISTOGRAM} WHERE account_id = :account "
+                     f"AND price_cents >= :from{i} AND price_cents < :to{i} GROUP BY 2, 3")
+    return text(" UNION ALL ".join(parts))
 
 
 def _units(reason: str, quantity: int, group: _Group) -> int:
