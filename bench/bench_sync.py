@@ -1,7 +1,11 @@
 """Benchmark the sync: planning a million SKUs against a floor, and the Amazon calls of 100,000 changes.
 
-Prints figures; it is not a test. Run: ``.venv/bin/python bench/bench_sync.py`` (a few minutes;
-``--products 100000`` and ``--skip-sandbox`` for a quicker look).
+Prints figures; it is not a test. Run: ``APP_ENV=development .venv/bin/python bench/bench_sync.py`` (a few
+minutes; ``--products 100000`` and ``--skip-sandbox`` for a quicker look). The planning runs on SQLite (a
+file in a temporary folder) unless ``--postgresql`` (a throwaway cluster: ``tests.fixtures.databases
+.PostgresCluster``, stopped at the end) or ``--database-url URL`` (an empty database) says otherwise; the
+floor always reads the same database through the same kind of cursor as the planner. ``--profile FILE``
+writes a cProfile of the product's first full plan + documents (``python -m pstats FILE``).
 
 1. 1,000,000 products, first full sync: planning and writing every feed document, against the floor of
    ``bench/sync_floor.py`` (a bare scan of the same columns, the same rule in a tight loop, the same messages
@@ -17,6 +21,7 @@ is shared and noisy, the ratio is what counts.
 
 from __future__ import annotations
 
+import cProfile
 import json
 import os
 import resource
@@ -29,6 +34,10 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+
+from tests.fixtures.databases import PostgresCluster, postgresql_bindir  # noqa: E402
+from tests.fixtures.services import RedisServer, free_port  # noqa: E402
+from wizard.db import dispose_engine  # noqa: E402
 
 SELLER = "A1PROSELLERUS01"
 
@@ -55,16 +64,26 @@ def make_catalog(database_url: str, count: int) -> int:
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO account (name, created_at) VALUES ('Bench', '2026-01-01 00:00:00')"))
         account_id = int(conn.execute(text("SELECT max(id) FROM account")).scalar_one())
-        rows = ({"a": account_id, "s": f"BENCH-{i:08d}", "t": f"Product {i}", "q": (i * 7) % 60,
-                 "p": 300 + (i * 37) % 20_000} for i in range(count))
-        conn.connection.executemany(
-            "INSERT INTO product (account_id, sku, title, available, price_cents, updated_at) "
-            "VALUES (:a, :s, :t, :q, :p, '2026-01-01 00:00:00')", rows)
+        rows = ((account_id, f"BENCH-{i:08d}", f"Product {i}", (i * 7) % 60, 300 + (i * 37) % 20_000,
+                 "2026-01-01 00:00:00") for i in range(count))
+        columns = "account_id, sku, title, available, price_cents, updated_at"
+        raw = conn.connection.driver_connection
+        if engine.dialect.name == "postgresql":
+            # COPY: the histogram's statement triggers fire once, not once per row.
+            with raw.cursor() as cursor, cursor.copy(f"COPY product ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            raw.executemany(f"INSERT INTO product ({columns}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608
+                            rows)
     return account_id
 
 
-def plan_once(database_url: str, account_id: int) -> dict[str, Any]:
-    """Plan a run and build every feed document, in this process; return timings and peak memory."""
+def plan_once(database_url: str, account_id: int, redis_url: str, profile: str = "") -> dict[str, Any]:
+    """Plan a run and build every feed document, in this process; return timings and peak memory.
+
+    With ``profile``, the planning and the documents run under cProfile and its stats go to that file.
+    """
     from redis import Redis
     from sqlmodel import select
 
@@ -73,14 +92,17 @@ def plan_once(database_url: str, account_id: int) -> dict[str, Any]:
     from wizard.models.sync import FeedBatch, RunStatus, SyncRun
     from wizard.sync.runner import Syncer
 
-    syncer = Syncer(_config(database_url, "redis://127.0.0.1:1/0"), Redis.from_url("redis://127.0.0.1:1/0"),
-                    account_id)
+    # A real Redis: the planner asks it whether the urgent lane is on (URGENT_LANE, on by default).
+    syncer = Syncer(_config(database_url, redis_url), Redis.from_url(redis_url), account_id)
+    profiler = cProfile.Profile() if profile else None
     with session_scope(database_url) as session:
         syncer.session = session
         syncer.seller = SellerAuth(SELLER, "unused")
         run = SyncRun(account_id=account_id, status=RunStatus.PLANNING)
         session.add(run)
         session.commit()
+        if profiler is not None:
+            profiler.enable()
         started = time.perf_counter()
         syncer._plan(run)
         planned = time.perf_counter() - started
@@ -88,6 +110,9 @@ def plan_once(database_url: str, account_id: int) -> dict[str, Any]:
         for batch in session.scalars(select(FeedBatch).where(FeedBatch.run_id == run.id)):
             document_bytes += len(syncer._document(batch))
         total = time.perf_counter() - started
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
         return {"changed": run.changed_count, "feeds": run.batches_total, "plan_s": round(planned, 2),
                 "plan_and_documents_s": round(total, 2), "document_mb": round(document_bytes / 2**20, 1),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
@@ -121,12 +146,12 @@ def change_one_percent(database_url: str) -> int:
         return int(result.rowcount)
 
 
-def in_subprocess(database_url: str, account_id: int, script: str = __file__) -> dict[str, Any]:
+def in_subprocess(command: list[str]) -> dict[str, Any]:
     """Plan (or run the floor) in a fresh process, so its peak memory is its own alone."""
-    command = [sys.executable, script, "--plan", database_url, str(account_id)]
-    if script != __file__:
-        command = [sys.executable, script, database_url, str(account_id)]
-    out = subprocess.run(command, check=True, capture_output=True, text=True, cwd=REPO_ROOT)
+    out = subprocess.run([sys.executable, *command], capture_output=True, text=True, cwd=REPO_ROOT,
+                         check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{out.stderr[-4000:]}")
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -147,15 +172,22 @@ def forget_plan(database_url: str, *, keep_accepted: bool) -> None:
         conn.execute(text("DELETE FROM sync_run"))
 
 
-def against_floor(database_url: str, account_id: int, *, keep_accepted: bool,
-                  runs: int = 2) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Run the floor and the product's plan ``runs`` times each, alternating; return the best of each."""
+def against_floor(database_url: str, account_id: int, redis_url: str, *, keep_accepted: bool,
+                  runs: int = 2, profile: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run the floor and the product's plan ``runs`` times each, alternating; return the best of each.
+
+    With ``profile``, one more plan runs under cProfile (not counted) and writes its stats there.
+    """
     floors, plans = [], []
+    floor_command = [str(REPO_ROOT / "bench" / "sync_floor.py"), database_url, str(account_id)]
+    plan_command = [__file__, "--plan", database_url, str(account_id), redis_url]
     for run in range(runs):
-        floors.append(in_subprocess(database_url, account_id, str(REPO_ROOT / "bench" / "sync_floor.py")))
-        plans.append(in_subprocess(database_url, account_id))
-        if run + 1 < runs:
+        floors.append(in_subprocess(floor_command))
+        plans.append(in_subprocess(plan_command))
+        if run + 1 < runs or profile:
             forget_plan(database_url, keep_accepted=keep_accepted)
+    if profile:
+        in_subprocess([*plan_command, profile])
     return (min(floors, key=lambda f: f["floor_s"]), min(plans, key=lambda p: p["plan_and_documents_s"]))
 
 
@@ -164,7 +196,6 @@ def amazon_calls(count: int) -> dict[str, Any]:
     from redis import Redis
 
     from tests.fixtures.sandbox import SandboxControl, start_sandbox_subprocess
-    from tests.fixtures.services import RedisServer, free_port
     from tests.fixtures.worker import connect, save_settings
     from wizard.db import session_scope
     from wizard.sync.runner import Syncer
@@ -202,6 +233,38 @@ def amazon_calls(count: int) -> dict[str, Any]:
         redis_server.stop()
 
 
+def measure_planning(database_url: str, redis_url: str, products: int, profile: str) -> None:
+    """Build the catalog in ``database_url``, then print the full plan's and the 1% delta's ratios."""
+    from sqlalchemy.engine import make_url
+
+    started = time.perf_counter()
+    account_id = make_catalog(database_url, products)
+    print(f"{make_url(database_url).get_backend_name()}: catalog of {products:,} products created in "
+          f"{time.perf_counter() - started:.1f} s")
+
+    floor, full = against_floor(database_url, account_id, redis_url, keep_accepted=False, profile=profile)
+    print(f"first full sync: {full['changed']:,} changes in {full['feeds']} feeds ({full['document_mb']} MB)")
+    print(f"  planning {full['plan_s']} s; planning + writing every feed document "
+          f"{full['plan_and_documents_s']} s")
+    print(f"  floor (scan + rule + orjson to files): {floor['floor_s']} s for {floor['changed']:,} messages "
+          f"in {floor['documents']} documents ({floor['document_mb']} MB)")
+    print(f"  ratio {full['plan_and_documents_s'] / floor['floor_s']:.2f}× the floor  (target <= 1.2×)")
+    print(f"  worker peak RSS {full['peak_rss_mb']} MB  (target <= 250 MB; "
+          f"the floor's {floor['peak_rss_mb']} MB)")
+    if profile:
+        print(f"  cProfile of one more full plan + documents: {profile}")
+
+    accept_everything(database_url)
+    changed = change_one_percent(database_url)
+    floor, delta = against_floor(database_url, account_id, redis_url, keep_accepted=True)
+    print(f"1% changed ({changed:,} products): {delta['changed']:,} changes in {delta['feeds']} feeds;"
+          f" planning {delta['plan_s']} s; with documents {delta['plan_and_documents_s']} s;"
+          f" peak RSS {delta['peak_rss_mb']} MB")
+    print(f"  floor (scan + compare + orjson to files): {floor['floor_s']} s "
+          f"for {floor['changed']:,} messages")
+    print(f"  ratio {delta['plan_and_documents_s'] / floor['floor_s']:.2f}× the floor  (target <= 1.5×)")
+
+
 def main() -> None:
     """Run the measurements and print the figures."""
     import argparse
@@ -213,34 +276,31 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=1_000_000)
     parser.add_argument("--skip-sandbox", action="store_true",
                         help="skip the 100,000 SKUs against the sandbox")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--postgresql", action="store_true",
+                       help="plan on a throwaway PostgreSQL cluster (Debian's initdb and pg_ctl)")
+    where.add_argument("--database-url", default=None,
+                       help="an empty database to plan on instead of SQLite (e.g. postgresql+psycopg://…)")
+    parser.add_argument("--profile", default="", metavar="FILE",
+                        help="also profile one first full plan + documents (cProfile stats to FILE)")
     args = parser.parse_args()
     os.environ.setdefault("AMAZON_MODELS_DIR", str(models_dir()))
     os.environ.setdefault("APP_ENV", "development")  # the benchmark's processes use the development secrets
     workdir = Path(tempfile.mkdtemp(prefix="bench-sync-"))
-    database_url = f"sqlite:///{workdir / 'bench.sqlite'}"
-    started = time.perf_counter()
-    account_id = make_catalog(database_url, args.products)
-    print(f"catalog of {args.products:,} products created in {time.perf_counter() - started:.1f} s")
-
-    floor, full = against_floor(database_url, account_id, keep_accepted=False)
-    print(f"first full sync: {full['changed']:,} changes in {full['feeds']} feeds ({full['document_mb']} MB)")
-    print(f"  planning {full['plan_s']} s; planning + writing every feed document "
-          f"{full['plan_and_documents_s']} s")
-    print(f"  floor (scan + rule + orjson to files): {floor['floor_s']} s for {floor['changed']:,} messages "
-          f"in {floor['documents']} documents ({floor['document_mb']} MB)")
-    print(f"  ratio {full['plan_and_documents_s'] / floor['floor_s']:.2f}× the floor  (target <= 1.2×)")
-    print(f"  worker peak RSS {full['peak_rss_mb']} MB  (target <= 250 MB; "
-          f"the floor's {floor['peak_rss_mb']} MB)")
-
-    accept_everything(database_url)
-    changed = change_one_percent(database_url)
-    floor, delta = against_floor(database_url, account_id, keep_accepted=True)
-    print(f"1% changed ({changed:,} products): {delta['changed']:,} changes in {delta['feeds']} feeds;"
-          f" planning {delta['plan_s']} s; with documents {delta['plan_and_documents_s']} s;"
-          f" peak RSS {delta['peak_rss_mb']} MB")
-    print(f"  floor (scan + compare + orjson to files): {floor['floor_s']} s "
-          f"for {floor['changed']:,} messages")
-    print(f"  ratio {delta['plan_and_documents_s'] / floor['floor_s']:.2f}× the floor  (target <= 1.5×)")
+    redis_server = RedisServer(free_port(), workdir)
+    cluster = PostgresCluster(postgresql_bindir()) if args.postgresql else None
+    redis_server.start()
+    database_url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite'}"
+    try:
+        if cluster is not None:
+            cluster.start()
+            database_url = cluster.url(cluster.create_database())
+        measure_planning(database_url, redis_server.url, args.products, args.profile)
+    finally:
+        dispose_engine(database_url)
+        if cluster is not None:
+            cluster.stop()
+        redis_server.stop()
 
     if args.skip_sandbox:
         return
@@ -251,7 +311,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--plan":
-        print(json.dumps(plan_once(sys.argv[2], int(sys.argv[3]))))
+    if len(sys.argv) in (5, 6) and sys.argv[1] == "--plan":
+        print(json.dumps(plan_once(sys.argv[2], int(sys.argv[3]), sys.argv[4], *sys.argv[5:])))
     else:
         main()
