@@ -1,9 +1,9 @@
 """The floor the sync's planning is measured against (``bench_sync.py`` prints the ratio).
 
 What no sync can avoid: a bare scan of the same columns (product joined with listing_state, through the
-driver's cursor), the same rule in a tight hand-written loop, and the same messages serialized with
-``orjson`` into feed documents of at most 25,000 messages, written to files. No ordering by priority, no
-database writes, no hashing: a lower bound, not a competitor.
+driver's cursor, server-side on PostgreSQL as the planner's), the same rule in a tight hand-written loop,
+and the same messages serialized with ``orjson`` into feed documents of at most 25,000 messages, written to
+files. No ordering by priority, no database writes, no hashing: a lower bound, not a competitor.
 
     .venv/bin/python bench/sync_floor.py DATABASE_URL ACCOUNT_ID   # prints one JSON line
 """
@@ -66,7 +66,10 @@ def floor(database_url: str, account_id: int) -> dict[str, Any]:
     gc.disable()
     started = time.perf_counter()
     raw = engine.raw_connection()
-    cursor = raw.cursor()
+    # The planner's kind of cursor (``wizard.sync.plan.driver_rows``): on PostgreSQL a server-side one, read
+    # CHUNK rows a round trip; psycopg's default cursor would hold all the rows in memory at once, which a
+    # worker under its memory target cannot do.
+    cursor = raw.cursor(name="sync_floor") if engine.dialect.name == "postgresql" else raw.cursor()
     mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
     cursor.execute(SCAN.format(mark=mark), (account_id,))
     messages: list[dict[str, Any]] = []

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import count, starmap
 from json.encoder import encode_basestring_ascii
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Select, and_, case, exists, or_, select
 from sqlalchemy.orm import Session
@@ -176,18 +178,19 @@ class ChangeBuffer:
         """Yield ``(sku, quantity, price_cents)`` in send order."""
         for priority in self.PRIORITIES:
             values = self._values[priority]
-            for i, sku in enumerate(self._skus[priority]):
-                quantity, price = values[2 * i], values[2 * i + 1]
+            # Two strided copies (8 bytes a change) rather than index arithmetic per change.
+            for sku, quantity, price in zip(self._skus[priority], values[0::2], values[1::2], strict=True):
                 yield sku, (None if quantity == _NONE else quantity), (None if price == _NONE else price)
 
 
 @dataclass
 class PlannedBatch:
-    """One feed's worth of messages, its document's hash and size."""
+    """One feed's worth of messages, its document (bytes), the document's hash and size."""
 
     rows: list[MessageRow] = field(default_factory=list)
     content_sha256: str = ""
     size_bytes: int = 0
+    content: bytes = b""
 
     @property
     def message_count(self) -> int:
@@ -229,12 +232,45 @@ def batch_changes(seller_id: str, changes: Iterable[tuple[str, int | None, int |
 
 
 def _close(head: str, rows: list[MessageRow], messages: list[str]) -> PlannedBatch:
-    hasher = hashlib.sha256(head.encode())
-    body = ",".join(messages).encode()
-    hasher.update(body)
-    hasher.update(DOCUMENT_TAIL.encode())
-    size = len(head) + len(body) + len(DOCUMENT_TAIL)
-    return PlannedBatch(rows=rows, content_sha256=hasher.hexdigest(), size_bytes=size)
+    content = "".join((head, ",".join(messages), DOCUMENT_TAIL)).encode()
+    return PlannedBatch(rows=rows, content_sha256=sha256(content), size_bytes=len(content), content=content)
+
+
+class DocumentSpool:
+    """Keep the documents built while planning until their upload, in one anonymous temporary file.
+
+    The upload then reads the planned bytes instead of rebuilding them from ``listing_state`` (a million-SKU
+    first sync would build every message twice). The file is unlinked as soon as it is created, so nothing
+    outlives the process, even a killed one; a batch the spool does not hold (planned by another job, or
+    before a crash) is rebuilt from the database as before.
+    """
+
+    def __init__(self) -> None:
+        self._file: IO[bytes] | None = None
+        self._where: dict[int, tuple[int, int]] = {}
+
+    def keep(self, batch_id: int, content: bytes) -> None:
+        """Keep ``content`` as the document of ``batch_id``."""
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="ecommerce-feeds-")  # noqa: SIM115 - held until close()
+        self._file.seek(0, os.SEEK_END)
+        self._where[batch_id] = (self._file.tell(), len(content))
+        self._file.write(content)
+
+    def take(self, batch_id: int) -> bytes | None:
+        """Return the document kept for ``batch_id`` (once), or None if it is not here."""
+        where = self._where.pop(batch_id, None)
+        if where is None or self._file is None:
+            return None
+        self._file.seek(where[0])
+        return self._file.read(where[1])
+
+    def close(self) -> None:
+        """Forget every document kept (the file goes away with its handle)."""
+        if self._file is not None:
+            self._file.close()
+        self._file = None
+        self._where.clear()
 
 
 # ---- what changed: streaming the catalog through the rules engine ------------------------------------------
@@ -370,6 +406,7 @@ __all__ = [
     "MAX_BYTES",
     "MAX_MESSAGES",
     "ChangeBuffer",
+    "DocumentSpool",
     "FeedLimits",
     "PlannedBatch",
     "batch_changes",

@@ -156,11 +156,19 @@ class Syncer:
         self.reconcile_first = bool(config["RECONCILE_BEFORE_SYNC"])
         self.lookup_max = int(config["RECONCILE_LOOKUP_MAX"])
         self._reads: bool | None = None
+        #: The documents this job planned, kept for their upload (``_document``).
+        self.spool = sync_plan.DocumentSpool()
 
     # -- entry point
 
     def run(self, trigger: str) -> Outcome:
         """Plan, submit and follow; return what happened."""
+        try:
+            return self._run(trigger)
+        finally:
+            self.spool.close()
+
+    def _run(self, trigger: str) -> Outcome:
         with session_scope(self.config["DATABASE_URL"]) as session:
             self.session = session
             connection = self._connection()
@@ -307,7 +315,8 @@ class Syncer:
         self.session.commit()
         seq = ledger.next_seq(self.session, run)
         for planned in sync_plan.batch_changes(self.seller.selling_partner_id, changes, self.limits):
-            ledger.write_batch(self.session, run, seq, planned)
+            batch = ledger.write_batch(self.session, run, seq, planned)
+            self.spool.keep(batch.id or 0, planned.content)
             seq += 1
         del changes
         ledger.planned(self.session, run)
@@ -361,7 +370,15 @@ class Syncer:
                 and utcnow() - batch.uploaded_at < DOCUMENT_REUSE)
 
     def _document(self, batch: FeedBatch) -> bytes:
-        """Rebuild the batch's document from its messages and check it is byte for byte the planned one."""
+        """Return the batch's document, checked byte for byte against the planned one.
+
+        The document this job planned comes from the spool, if the batch still holds every one of its
+        messages; any other is rebuilt from its messages in ``listing_state``.
+        """
+        content = self.spool.take(batch.id or 0)
+        if (content is not None and sync_plan.sha256(content) == batch.content_sha256
+                and ledger.messages_in_flight(self.session, batch.id or 0) == batch.message_count):
+            return content
         rows = sync_plan.batch_messages(self.session, batch.id or 0)
         content = sync_plan.build_document(self.seller.selling_partner_id, rows)
         if sync_plan.sha256(content) != batch.content_sha256:
