@@ -260,10 +260,13 @@ def _copy_in_flight(connection: SAConnection, params: list[tuple[Any, ...]]) -> 
     """Write the rows with COPY into a temporary table and one upsert from it (PostgreSQL).
 
     ``bench/bench_bulk_writes.py``: about a third of executemany's time. The temporary table takes its column
-    types from ``listing_state`` (the status enum included) and goes away at commit. ``DISTINCT ON`` keeps
-    the last row of a SKU, as executemany's upserts one after the other would (one statement may not update
-    a row twice).
+    types from ``listing_state`` (the status enum included) and goes away at commit. Rows are inserted in
+    message order, as executemany would insert them. One statement may not update a row twice, so a SKU
+    given twice keeps its last message, as executemany's upserts one after the other would.
     """
+    last = {row[1]: row for row in params}
+    if len(last) != len(params):
+        params = sorted(last.values(), key=lambda row: row[4])
     raw = connection.connection.driver_connection
     with raw.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute(f"CREATE TEMPORARY TABLE planned_message ON COMMIT DROP AS "  # noqa: S608
@@ -272,8 +275,7 @@ def _copy_in_flight(connection: SAConnection, params: list[tuple[Any, ...]]) -> 
             for row in params:
                 copy.write_row(row)
         cursor.execute(f"INSERT INTO listing_state ({_IN_FLIGHT_NAMES}) "  # noqa: S608
-                       f"SELECT DISTINCT ON (account_id, sku) {_IN_FLIGHT_NAMES} FROM planned_message "
-                       "ORDER BY account_id, sku, inflight_message_id DESC "
+                       f"SELECT {_IN_FLIGHT_NAMES} FROM planned_message ORDER BY inflight_message_id "
                        f"ON CONFLICT (account_id, sku) DO {_IN_FLIGHT_UPDATE}")
 
 
