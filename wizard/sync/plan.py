@@ -19,7 +19,7 @@ import tempfile
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import count, starmap
+from itertools import count, islice, starmap
 from json.encoder import encode_basestring_ascii
 from typing import IO, Any
 
@@ -177,9 +177,9 @@ class ChangeBuffer:
     def __iter__(self) -> Iterator[tuple[str, int | None, int | None]]:
         """Yield ``(sku, quantity, price_cents)`` in send order."""
         for priority in self.PRIORITIES:
-            values = self._values[priority]
-            # Two strided copies (8 bytes a change) rather than index arithmetic per change.
-            for sku, quantity, price in zip(self._skus[priority], values[0::2], values[1::2], strict=True):
+            # One iterator twice in zip: consecutive (quantity, price) pairs, without copying the values.
+            values = iter(self._values[priority])
+            for sku, quantity, price in zip(self._skus[priority], values, values):  # noqa: B905
                 yield sku, (None if quantity == _NONE else quantity), (None if price == _NONE else price)
 
 
@@ -211,24 +211,25 @@ def batch_changes(seller_id: str, changes: Iterable[tuple[str, int | None, int |
     head = document_head(seller_id)
     # Messages and the head are pure ASCII (``ensure_ascii`` JSON), so lengths in characters are in bytes.
     fixed = len(head) + len(DOCUMENT_TAIL)
-    rows: list[MessageRow] = []
-    messages: list[str] = []
-    size = fixed
-    for sku, quantity, price in changes:
-        message_id = len(rows) + 1
-        message = message_json(message_id, sku, quantity, price)
-        if rows and (message_id > max_messages or size + 1 + len(message) > max_bytes):
-            yield _close(head, rows, messages)
-            rows, messages, size = [], [], fixed
-            message_id = 1
-            message = message_json(message_id, sku, quantity, price)
-        if fixed + len(message) > max_bytes:
-            raise ValueError(f"the update for {sku!r} alone exceeds the feed size limit")
-        size += len(message) + (1 if rows else 0)
-        rows.append((message_id, sku, quantity, price))
-        messages.append(message)
-    if rows:
-        yield _close(head, rows, messages)
+    remaining = iter(changes)
+    left_over: list[tuple[str, int | None, int | None]] = []
+    while chunk := left_over + list(islice(remaining, max_messages - len(left_over))):
+        # A feed's worth at a time, numbered from 1: most feeds are full by count long before 10 MiB.
+        rows: list[MessageRow] = [(message_id, *change) for message_id, change in enumerate(chunk, 1)]
+        messages = list(starmap(message_json, rows))
+        fits = len(messages)
+        if fixed + sum(map(len, messages)) + fits - 1 > max_bytes:
+            size, fits = fixed - 1, 0
+            for message in messages:
+                size += 1 + len(message)
+                if size > max_bytes:
+                    break
+                fits += 1
+            if not fits:
+                raise ValueError(f"the update for {chunk[0][0]!r} alone exceeds the feed size limit")
+        # What did not fit opens the next feed (numbered from 1 again there).
+        left_over = chunk[fits:]
+        yield _close(head, rows[:fits], messages[:fits])
 
 
 def _close(head: str, rows: list[MessageRow], messages: list[str]) -> PlannedBatch:

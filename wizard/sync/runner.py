@@ -318,6 +318,7 @@ class Syncer:
             batch = ledger.write_batch(self.session, run, seq, planned)
             self.spool.keep(batch.id or 0, planned.content)
             seq += 1
+            del planned  # its document is in the spool: do not hold it while the next feed is built
         del changes
         ledger.planned(self.session, run)
         log.info("run %s planned: %s changes in %s feeds", run.id, run.changed_count, run.batches_total)
