@@ -5,7 +5,7 @@ minutes; ``--products 100000`` and ``--skip-sandbox`` for a quicker look). The p
 file in a temporary folder) unless ``--postgresql`` (a throwaway cluster: ``tests.fixtures.databases
 .PostgresCluster``, stopped at the end) or ``--database-url URL`` (an empty database) says otherwise; the
 floor always reads the same database through the same kind of cursor as the planner. ``--profile FILE``
-writes a cProfile of the product's first full plan + documents (``python -m pstats FILE``).
+writes a cProfile of one more full plan + documents and FILE.delta of one more 1% plan (``pstats``).
 
 1. 1,000,000 products, first full sync: planning and writing every feed document, against the floor of
    ``bench/sync_floor.py`` (a bare scan of the same columns, the same rule in a tight loop, the same messages
