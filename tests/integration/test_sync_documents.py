@@ -4,7 +4,9 @@ ledger rebuilds the same bytes, and a batch whose messages left the ledger is ne
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from redis import Redis
@@ -94,3 +96,15 @@ def test_a_sku_twice_in_one_batch_keeps_its_last_message_in_the_ledger(
     assert [tuple(row) for row in stored] == [("SKU-A", batch.id, 3, 0, 1999),
                                               ("SKU-B", batch.id, 2, 0, None)]
     assert (run.batches_total, run.changed_count) == (1, 3)
+
+
+def test_without_a_usable_temporary_folder_the_upload_rebuilds_the_planned_documents(
+        db: Session, plan: Plan, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))  # where the spool would write
+
+    syncer, batches = plan(7, 5)
+
+    for batch in batches:
+        content = syncer._document(batch)
+        assert sha256(content) == batch.content_sha256
+        assert content == build_document(SELLER, batch_messages(db, batch.id or 0))

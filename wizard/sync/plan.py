@@ -252,19 +252,28 @@ class DocumentSpool:
 
     def keep(self, batch_id: int, content: bytes) -> None:
         """Keep ``content`` as the document of ``batch_id``."""
-        if self._file is None:
-            self._file = tempfile.TemporaryFile(prefix="ecommerce-feeds-")  # noqa: SIM115 - held until close()
-        self._file.seek(0, os.SEEK_END)
-        self._where[batch_id] = (self._file.tell(), len(content))
-        self._file.write(content)
+        try:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile(prefix="ecommerce-feeds-")  # noqa: SIM115 - see close()
+            offset = self._file.seek(0, os.SEEK_END)
+            self._file.write(content)
+            self._file.flush()
+        except OSError:
+            # A full or missing temporary folder costs only speed: the upload rebuilds the document.
+            self.close()
+            return
+        self._where[batch_id] = (offset, len(content))
 
     def take(self, batch_id: int) -> bytes | None:
         """Return the document kept for ``batch_id`` (once), or None if it is not here."""
         where = self._where.pop(batch_id, None)
         if where is None or self._file is None:
             return None
-        self._file.seek(where[0])
-        return self._file.read(where[1])
+        try:
+            self._file.seek(where[0])
+            return self._file.read(where[1])
+        except OSError:
+            return None  # rebuilt from the ledger instead
 
     def close(self) -> None:
         """Forget every document kept (the file goes away with its handle)."""
