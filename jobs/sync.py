@@ -61,7 +61,9 @@ def sync_account(account_id: int, trigger: str = SyncTrigger.CRON.value) -> str:
 
 
 def enqueue_all_syncs() -> int:
-    """Enqueue a sync for every account ready to sync (the ``rq cron`` interval job); return how many.
+    """Enqueue a sync for every account ready to sync whose last one has started; return how many.
+
+    The ``rq cron`` interval job. An account whose sync from an earlier tick is still queued is skipped.
 
     One query finds them and Redis gets the jobs in pipelined chunks: thousands of accounts are enqueued in
     well under the five seconds issue 12 §4 allows (``bench/bench_load.py`` measures it).
@@ -77,10 +79,9 @@ def enqueue_all_syncs() -> int:
         ) if account_id is not None]
     redis = open_redis(config["REDIS_URL"])
     try:
-        enqueue_syncs(account_ids, SyncTrigger.CRON.value, connection=redis)
+        return enqueue_syncs(account_ids, SyncTrigger.CRON.value, connection=redis)
     finally:
         redis.close()
-    return len(account_ids)
 
 
 __all__ = ["enqueue_all_syncs", "sync_account"]

@@ -118,6 +118,28 @@ def test_the_scheduler_skips_accounts_whose_setup_is_incomplete(
     assert enqueue_all_syncs() == 1  # the fully set-up seller only
 
 
+def test_a_cron_tick_does_not_queue_a_second_sync_for_an_account_whose_last_one_has_not_started(
+        db: Session, seller: Seller, sandbox, redis_url: str) -> None:
+    from redis import Redis
+
+    from jobs.sync import enqueue_all_syncs
+    from tests.fixtures.queues import queued_job_count, run_worker_burst
+
+    add_products(db, seller.account_id, 5)
+    redis = Redis.from_url(redis_url)
+    try:
+        assert enqueue_all_syncs() == 1
+        assert enqueue_all_syncs() == 0  # the cycle overran: the first tick's job is still queued
+        assert queued_job_count(redis) == 1
+
+        run_worker_burst(redis)  # that job starts (and sends the catalog) ...
+        assert len(sandbox.listings(seller.seller_id)) == 5
+        assert enqueue_all_syncs() == 1  # ... so the next tick queues the account again
+        assert queued_job_count(redis) == 1
+    finally:
+        redis.close()
+
+
 def test_a_queued_manual_run_stops_with_a_clear_message_when_setup_is_incomplete(
         db: Session, merchant, sandbox, redis_url: str, sync_env: dict[str, str]) -> None:
     from tests.fixtures.worker import SELLER, connect
