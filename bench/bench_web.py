@@ -98,7 +98,8 @@ def build(database_url: str, products: int) -> None:
     from wizard.catalog.importer import import_csv, text_lines
     from wizard.config import from_environment
     from wizard.crypto import TokenCipher
-    from wizard.db import session_scope
+    from wizard.db import engine_for, session_scope
+    from wizard.db import is_postgresql as url_is_postgresql
     from wizard.migrate import upgrade
     from wizard.models import Connection, ConnectionStatus, User
     from wizard.models.base import utcnow
@@ -137,6 +138,11 @@ def build(database_url: str, products: int) -> None:
             "SELECT account_id, sku, 'ACCEPTED', available, price_cents FROM product WHERE account_id = :a"),
             {"a": account_id})
         session.commit()
+    if url_is_postgresql(database_url):
+        # As autovacuum does within a minute or so of a bulk load: without statistics PostgreSQL plans the
+        # catalog page as "every trigram match, then sort" (80 ms) instead of walking the SKU index (0.5 ms).
+        with engine_for(database_url).connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))
 
 
 def start_gunicorn(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
