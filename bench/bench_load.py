@@ -279,16 +279,24 @@ def big_run_state(url: str, big_account: int) -> tuple[str | None, int, int, int
 
 
 def sync_jobs(redis_url: str) -> tuple[list[dict[str, Any]], int]:
-    """Return every finished job of the sync queue (name, args, times, result) and the failed jobs' count."""
+    """Return every finished sync and cron fan-out job (name, args, times, result) and the failed jobs' count.
+
+    The cron's fan-out runs on ``jobs.queue.CRON_FAN_OUT_QUEUE`` (``urgent``), the syncs on ``sync``.
+    """
     from redis import Redis
     from rq import Queue
     from rq.job import Job
 
+    from jobs.queue import CRON_FAN_OUT_QUEUE, SYNC_QUEUE
+
     redis = Redis.from_url(redis_url)
     try:
-        queue = Queue("sync", connection=redis)
-        ids = queue.finished_job_registry.get_job_ids()
-        failed = len(queue.failed_job_registry.get_job_ids())
+        ids: list[str] = []
+        failed = 0
+        for name in dict.fromkeys((SYNC_QUEUE, CRON_FAN_OUT_QUEUE)):
+            queue = Queue(name, connection=redis)
+            ids += queue.finished_job_registry.get_job_ids()
+            failed += len(queue.failed_job_registry.get_job_ids())
         jobs: list[dict[str, Any]] = []
         for start in range(0, len(ids), 500):
             for job in Job.fetch_many(ids[start:start + 500], connection=redis):

@@ -79,3 +79,22 @@ def test_the_cron_enqueues_exactly_the_accounts_the_wizard_calls_ready(
         assert all(job.timeout is not None and job.timeout >= 3600 for job in jobs)
     finally:
         redis.close()
+
+
+def test_the_cron_tick_is_not_queued_behind_a_backlog_of_syncs(redis_url: str) -> None:
+    from rq import SimpleWorker
+
+    from jobs.queue import URGENT_QUEUE, cron_scheduler, enqueue_syncs
+
+    redis = Redis.from_url(redis_url)
+    try:
+        enqueue_syncs(list(range(1, 51)), "change", connection=redis)  # an overrunning cycle's backlog
+        cron_scheduler(redis, 60).enqueue_jobs()
+        # The worker's queues, in the Procfile's order: it takes the fan-out before any of the 50 syncs.
+        worker = SimpleWorker([Queue(name, connection=redis) for name in (URGENT_QUEUE, SYNC_QUEUE)],
+                              connection=redis)
+        job, queue = worker.dequeue_job_and_maintain_ttl(timeout=1)
+        assert job is not None and job.func_name == "jobs.sync.enqueue_all_syncs"
+        assert Queue(SYNC_QUEUE, connection=redis).count == 50
+    finally:
+        redis.close()
