@@ -217,6 +217,9 @@ def test_while_paused_for_reauthorization_sync_now_says_reauthorize_and_offers_t
     assert "Re-authorize to resume syncing." in head
     assert 'action="/settings/integrations/amazon/reauthorize"' in head and ">Re-authorize</button>" in head
     assert "Finish the Amazon setup" not in page
+    # Nothing is scheduled and there is no "Sync now" while paused: the page says what starts the syncs again.
+    assert "After you re-authorize" in page and "of connecting" not in page
+    assert "The first one starts once you re-authorize." in page and "with Sync now" not in page
     assert response.status_code == 302
     assert "Re-authorize to resume syncing" in client.get("/sync/").get_data(as_text=True)
     assert Redis.from_url(redis_url).llen("rq:queue:sync") == 0
