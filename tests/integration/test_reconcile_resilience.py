@@ -93,6 +93,10 @@ def test_a_sweep_killed_with_sigkill_resumes_from_its_page_token(
     since = _last_sweep(db, seller.account_id).started_at + timedelta(seconds=1)
     sandbox.generate_listings(seller.seller_id, 900, prefix="GEN-")
     change_listings(sandbox, seller.seller_id, 900, since, quantity=4)
+    # Stamped up to 0.9 s after ``since``, which is 1 s after the full sweep started: on a quick machine the
+    # incremental sweep started before the last of them and (rightly) left them for the next one.
+    last_change = since + timedelta(milliseconds=900)
+    wait_until(lambda: utcnow() > last_change, timeout=30, message="the last change to be in the past")
     sandbox.set_time_scale(1)  # Amazon's real 5 requests a second: 45 pages take about 9 seconds
     worker = start_reconcile_worker(reconcile_env, tmp_path / "worker.log")
     redis = Redis.from_url(reconcile_env["REDIS_URL"])
