@@ -113,10 +113,11 @@ def test_packed_skus_come_back_in_order_with_their_values_and_a_sku_with_a_nul_s
     for n in range(25):
         sku = f"SKU-{n}" if n != 7 else "ODD\0SKU"  # a NUL the catalog would refuse: kept whole anyway
         priority = (r.PRIORITY_STOCK_OUT, r.PRIORITY_INCREASE)[n % 2]
-        buffer.add(sku, r.Update(0 if priority == r.PRIORITY_STOCK_OUT else n, None, "in_stock", "", priority))
+        quantity = 0 if priority == r.PRIORITY_STOCK_OUT else n
+        buffer.add(sku, r.Update(quantity, None, "in_stock", "", priority))
         if n % 4 == 3:
             buffer.pack()  # as the planner does after each chunk the cursor read
-        expected.append((priority, sku, 0 if priority == r.PRIORITY_STOCK_OUT else n))
+        expected.append((priority, sku, quantity))
     buffer.add("LAST", r.Update(3, 250, "in_stock", "", r.PRIORITY_PRICE))  # after the last pack
 
     in_order = [(sku, quantity, None) for _, sku, quantity in sorted(expected, key=lambda e: e[0] != 0)]
