@@ -98,16 +98,22 @@ def test_band_of_and_band_end_tile_every_price() -> None:
         assert band_of(band_end(lo)) == band_end(lo)
 
 
+def _fresh_catalog(db: Session, merchant: Merchant,
+                   operations: list[tuple[Any, ...]]) -> tuple[int, dict[str, tuple[int, int]]]:
+    """Empty the catalog (each Hypothesis example starts clean), apply ``operations``; return both."""
+    account_id = merchant.account.id
+    assert account_id is not None
+    db.execute(delete(Product).where(Product.account_id == account_id))  # type: ignore[arg-type]
+    db.commit()
+    return account_id, _apply(db, account_id, operations)
+
+
 @property_settings
 @given(operations=writes, current=rule_sets, proposed=rule_sets)
 def test_the_preview_from_the_histograms_equals_a_scan_of_the_catalog(
         db: Session, merchant: Merchant, operations: list[tuple[Any, ...]], current: Rules,
         proposed: Rules) -> None:
-    account_id = merchant.account.id
-    assert account_id is not None
-    db.execute(delete(Product).where(Product.account_id == account_id))  # type: ignore[arg-type]
-    db.commit()
-    catalog = _apply(db, account_id, operations)
+    account_id, catalog = _fresh_catalog(db, merchant, operations)
     summary = impact(db, account_id, current, proposed).summary()
     expected = _scan(catalog.values(), current, proposed)
     assert {key: summary[key] for key in expected} == expected
@@ -149,11 +155,7 @@ EXAMPLE_KEYS = {
 def test_the_previews_examples_are_real_products_of_their_line_as_many_as_there_are(
         db: Session, merchant: Merchant, operations: list[tuple[Any, ...]], current: Rules,
         proposed: Rules) -> None:
-    account_id = merchant.account.id
-    assert account_id is not None
-    db.execute(delete(Product).where(Product.account_id == account_id))  # type: ignore[arg-type]
-    db.commit()
-    catalog = _apply(db, account_id, operations)
+    account_id, catalog = _fresh_catalog(db, merchant, operations)
     result = impact(db, account_id, current, proposed, examples=3)
     for key, belongs in EXAMPLE_KEYS.items():
         members = {sku for sku, (a, p) in catalog.items()
