@@ -80,6 +80,19 @@ def _create_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def preload_driver(url: str) -> None:
+    """Import the database driver for ``url`` and configure the ORM's mappers, without connecting.
+
+    For a process that forks a child per job (``rq worker``, ``jobs/worker_config.py``): done once in the
+    parent, every child starts with both instead of doing them again on its first query.
+    """
+    from sqlalchemy.orm import configure_mappers
+
+    dialect = make_url(normalize_url(url)).get_dialect()
+    dialect.import_dbapi()
+    configure_mappers()
+
+
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # WAL lets the web app read while a worker writes; foreign keys are off by default in SQLite.
     cursor = dbapi_connection.cursor()
