@@ -8,8 +8,8 @@ and without other processes competing for the CPU:
     flock /tmp/bench.lock .venv/bin/python bench/profile_sync_job.py --accounts 20 --profile /tmp/sync.prof
 
 ``--worker-class CLASS`` then runs ``--rounds`` no-change syncs of every account through one
-``rq worker --burst`` of that class (``rq.worker.Worker`` forks a work-horse per job, ``rq.worker.SimpleWorker``
-does not), which measures what a job costs a worker beyond the job itself.
+``rq worker --burst`` of that class (``rq.worker.Worker`` forks a work-horse per job,
+``rq.worker.SimpleWorker`` does not), which measures what a job costs a worker beyond the job itself.
 
 Three kinds of job are timed (wall and CPU seconds, per job): a cron sync with nothing changed, a cron sync
 with ``--changes`` products changed (it plans, uploads and submits a feed, then polls for
