@@ -49,6 +49,10 @@ def _configure_flask(app: Flask) -> None:
         PREFERRED_URL_SCHEME="https" if app.config["SESSION_COOKIE_SECURE"] else "http",
         # The cookie's signature expires with it too; security.current_user also ends a session this old.
         PERMANENT_SESSION_LIFETIME=timedelta(hours=int(app.config["SESSION_LIFETIME_HOURS"])),
+        # A session's lifetime runs from the sign-in (security.current_user ends it then), not from the last
+        # request: re-signing and re-sending the cookie on every page would buy nothing and cost each request
+        # a serialization, a compression and an HMAC.
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
     if proxies := int(app.config["TRUSTED_PROXIES"]):
         # Behind a load balancer the client's address is in X-Forwarded-For: the sign-in throttle needs it.

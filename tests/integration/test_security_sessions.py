@@ -116,6 +116,16 @@ def test_the_session_cookie_lasts_twelve_hours_by_default(client: FlaskClient, m
     assert timedelta(hours=11) < left <= timedelta(hours=12)
 
 
+def test_a_page_view_does_not_extend_the_cookie_past_the_sign_in(client: FlaskClient,
+                                                                  merchant: Merchant) -> None:
+    sign_in(client, merchant.user("admin"))
+    client.get(HOME)  # the first page stores the CSRF token in the session
+    response = client.get(HOME)
+    assert response.status_code == 200
+    # The lifetime runs from the sign-in: re-sending the cookie would only move its expiry forward.
+    assert "Set-Cookie" not in response.headers
+
+
 def test_the_session_lifetime_is_configurable(app_config: dict[str, object], merchant: Merchant) -> None:
     app = create_app({**app_config, "SESSION_LIFETIME_HOURS": 2})
     client = app.test_client()
