@@ -117,6 +117,9 @@ def _configure_templates(app: Flask) -> None:
     from wizard import wording
 
     app.jinja_env.globals.update(wording.TEMPLATE_GLOBALS)
+    from wizard.rendering import cached_url_for
+
+    app.jinja_env.globals["url_for"] = cached_url_for
 
     from wizard.connect.banner import connection_banner
 
@@ -143,7 +146,7 @@ NAV = [
 
 
 def _nav_items(app: Flask) -> list[dict[str, Any]]:
-    from flask import url_for
+    from wizard.rendering import cached_url_for as url_for
 
     items = []
     for endpoint, label in NAV:
