@@ -15,7 +15,7 @@ from werkzeug.exceptions import Forbidden
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from wizard.db import get_session
-from wizard.models import Account, User
+from wizard.models import Account, AmazonSettings, Connection, User
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,9 +85,14 @@ def _session_lifetime() -> int:
 
 
 @cache
-def _user_and_account() -> Select[User, Account]:
+def _user_and_account() -> Select[User, Account, Connection, AmazonSettings, int]:
     # Built once: building a statement costs more than running it (every request runs this one).
-    return (select(User, Account).join(Account, col(Account.id) == col(User.account_id))
+    from wizard.sync.guard import waiting_hold_id
+
+    return (select(User, Account, Connection, AmazonSettings, waiting_hold_id(col(Account.id)))
+            .join(Account, col(Account.id) == col(User.account_id))
+            .outerjoin(Connection, col(Connection.account_id) == col(Account.id))
+            .outerjoin(AmazonSettings, col(AmazonSettings.account_id) == col(Account.id))
             .where(col(User.id) == bindparam("user_id")))
 
 
@@ -95,12 +100,21 @@ def _user_of_session() -> User | None:
     user_id = session.get("user_id")
     if not user_id:
         return None
-    # The user and their account in one query: nearly every page asks for both. Kept on ``g``, the account
-    # stays in the session's identity map, so current_account() finds it without a query.
-    row = get_session().execute(_user_and_account(), {"user_id": user_id}).first()
+    # The user, their account, its connection, its settings and its paused sync in one query: nearly every
+    # page reads them (the layout's banners, the setup card, the view), and on PostgreSQL each query is a
+    # round trip. Kept on ``g`` and in the request's database session (identity map, connection_of's and
+    # guard.waiting's per-session memos), they are not read again.
+    db = get_session()
+    row = db.execute(_user_and_account(), {"user_id": user_id}).first()
     user: User | None = None
     if row is not None:
-        user, g.signed_in_account = row[0], row[1]
+        from wizard.connect.steps import remember_connection
+        from wizard.sync.guard import remember_waiting_hold
+
+        # ``g`` holds the account and settings: the identity map keeps only weak references.
+        user, g.signed_in_account, g.signed_in_settings = row[0], row[1], row[3]
+        remember_connection(db, user.account_id, row[2])
+        remember_waiting_hold(db, user.account_id, row[4])
     signed_in_at = session.get("signed_in_at")
     if (user is None or session.get("generation") != user.session_generation
             or not isinstance(signed_in_at, int) or time.time() - signed_in_at > _session_lifetime()):

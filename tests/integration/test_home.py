@@ -121,3 +121,36 @@ def test_while_updates_are_paused_home_says_amazon_keeps_what_it_accepted(
 
     assert "Paused" in html
     assert "Amazon keeps the last quantities and prices it accepted from Ecommerce" in html
+
+
+def test_the_layouts_facts_come_with_the_sign_in_check_in_one_query(
+        app: Any, client: FlaskClient, signed_in_as: Any, merchant: Merchant, db: Session) -> None:
+    """User, account, connection, settings and a paused sync: one query, not one round trip each."""
+    from sqlalchemy import event
+
+    from wizard.db import engine_for
+
+    connect(db, merchant.account.id, "Atzr|refresh-token")
+    save_settings(db, merchant.account.id)
+    signed_in_as("admin")
+    engine = engine_for(app.config["DATABASE_URL"])
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    for path in ("/", "/sync/", "/settings/amazon/"):
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert client.get(path).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        sign_in_check = statements[0]
+        joined = ("account", "connection", "amazon_settings")
+        assert all(f"JOIN {table} " in sign_in_check for table in joined)
+        assert "FROM run_hold" in sign_in_check
+        later = statements[1:]
+        for table in ("connection", "amazon_settings", "run_hold", '"user"', "user"):
+            read_again = re.compile(r"^SELECT\b.*\bFROM " + re.escape(table) + r" WHERE")
+            assert not [s for s in later if read_again.search(s)], (path, table, later)

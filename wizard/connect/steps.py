@@ -233,6 +233,15 @@ def connection_of(session: Session, account_id: int) -> Connection | None:
     return connection
 
 
+def remember_connection(session: Session, account_id: int, connection: Connection | None) -> None:
+    """Give :func:`connection_of` a row the caller read with another query (the sign-in check reads it).
+
+    A missing row is not remembered, as in :func:`connection_of`.
+    """
+    if connection is not None:
+        session.info.setdefault("connection_of", {})[account_id] = connection
+
+
 def facts_for(session: Session, account: Account) -> Facts:
     """Read an account's progress from the database."""
     assert account.id is not None

@@ -22,8 +22,8 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, bindparam, func, select, update
+from sqlalchemy.orm import Mapped, Session
 
 from wizard.db import table_of
 from wizard.models.base import utcnow
@@ -117,6 +117,7 @@ def check_run(session: Session, config: Mapping[str, Any], run: SyncRun) -> RunH
     hold.in_stock_count, hold.zero_count = impact.in_stock, impact.zeroed
     hold.priced_count, hold.price_drop_count = impact.priced, impact.price_drops
     hold.examples_json = json.dumps(impact.examples)
+    session.info.pop(_WAITING, None)
     session.add(hold)
     session.commit()
     return hold
@@ -137,15 +138,40 @@ def approve_in_advance(session: Session, account_id: int, user_id: int | None, n
     session.commit()
 
 
+#: ``session.info`` key: account id -> the id of its waiting hold (None: none), as read earlier in a session.
+_WAITING = "guard_waiting_hold"
+
+
 def waiting(session: Session, account_id: int) -> RunHold | None:
-    """Return the account's hold waiting for a decision, if any."""
-    hold_id = session.scalar(_waiting_hold(), {"account_id": account_id})
+    """Return the account's hold waiting for a decision, if any.
+
+    The sign-in check reads the hold's id with the user (:func:`remember_waiting_hold`); otherwise it costs a
+    query. A decision in this session forgets it (:func:`approve`, :func:`discard`).
+    """
+    known: dict[int, int | None] = session.info.get(_WAITING, {})
+    if account_id in known:
+        hold_id = known[account_id]
+    else:
+        hold_id = session.scalar(_waiting_hold(), {"account_id": account_id})
     return None if hold_id is None else session.get(RunHold, hold_id)
+
+
+def remember_waiting_hold(session: Session, account_id: int, hold_id: int | None) -> None:
+    """Give :func:`waiting` the id another query read with :func:`waiting_hold_id` (None: no hold waits)."""
+    session.info.setdefault(_WAITING, {})[account_id] = hold_id
+
+
+def waiting_hold_id(account_id: ColumnElement[int | None] | Mapped[int | None]) -> ScalarSelect[int]:
+    """Return the id of the hold waiting for ``account_id``'s decision, as a scalar subquery (else NULL)."""
+    hold = table_of(RunHold).c
+    return (select(func.min(hold.id)).where(hold.account_id == account_id, hold.run_id.is_not(None),
+                                            hold.decision.is_(None))
+            .scalar_subquery())
 
 
 @cache
 def _waiting_hold() -> Select[int]:
-    # Built once: every page asks it (the layout's banner for admins and managers).
+    # Built once: pages ask it when the sign-in check did not (the layout's banner for admins and managers).
     hold = table_of(RunHold).c
     return select(func.min(hold.id)).where(hold.account_id == bindparam("account_id"),
                                            hold.run_id.is_not(None), hold.decision.is_(None))
@@ -154,6 +180,7 @@ def _waiting_hold() -> Select[int]:
 def approve(session: Session, hold: RunHold, user_id: int | None) -> None:
     """Let the held run go (committed); the caller enqueues its sync."""
     hold.decision, hold.decided_at, hold.decided_by_user_id = APPROVED, utcnow(), user_id
+    session.info.pop(_WAITING, None)
     session.add(hold)
     session.commit()
 
@@ -177,6 +204,7 @@ def discard(session: Session, hold: RunHold, user_id: int | None, who: str) -> N
         run.status, run.finished_at, run.error, run.error_code = RunStatus.STOPPED, now, message, "discarded"
         session.add(run)
     hold.decision, hold.decided_at, hold.decided_by_user_id = DISCARDED, now, user_id
+    session.info.pop(_WAITING, None)
     session.add(hold)
     session.commit()
 
