@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, exists, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, Select, and_, bindparam, exists, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -284,17 +285,28 @@ def price_drift(session: Session, account_id: int) -> PriceDrift | None:
     which is what a repricer does.
     """
     now = utcnow()
-    condition = [DRIFT.c.account_id == account_id, DRIFT.c.kind == DriftKind.PRICE.value,
-                 DRIFT.c.will_correct.is_(True)]
-    last_day = int(session.scalar(select(func.count(func.distinct(DRIFT.c.sku))).where(
-        *condition, DRIFT.c.detected_at >= now - timedelta(days=1))) or 0)
+    last_day = int(session.scalar(_price_drifts_since(), {"account_id": account_id,
+                                                          "since": now - timedelta(days=1)}) or 0)
     if not last_day:
         return None
     earlier = session.scalars(select(DRIFT.c.detected_at).where(
-        *condition, DRIFT.c.detected_at >= now - timedelta(days=7),
+        *_price_drift_condition(account_id), DRIFT.c.detected_at >= now - timedelta(days=7),
         DRIFT.c.detected_at < now - timedelta(days=1)))
     days = {moment.date() for moment in earlier}
     return PriceDrift(last_day=last_day, keeps_happening=len(days) >= 2)
+
+
+def _price_drift_condition(account_id: Any) -> list[ColumnElement[bool]]:
+    return [DRIFT.c.account_id == account_id, DRIFT.c.kind == DriftKind.PRICE.value,
+            DRIFT.c.will_correct.is_(True)]
+
+
+@cache
+def _price_drifts_since() -> Select[int]:
+    # Built once: the home and Sync pages ask it on every view (building costs more than running it).
+    return (select(func.count(func.distinct(DRIFT.c.sku)))
+            .where(*_price_drift_condition(bindparam("account_id")),
+                   DRIFT.c.detected_at >= bindparam("since")))
 
 
 __all__ = ["FILTERS", "NOT_ON_AMAZON_ADVICE", "AmazonOnly", "AmazonView", "Counts", "PriceDrift",

@@ -531,6 +531,31 @@ class HistoryPage:
     older: int | None
 
 
+#: The history's cursor when there is none: above any run id.
+_NO_CEILING = 2**62
+
+
+@cache
+def _busy_runs() -> Select[SyncRun]:
+    # Built once, like the two statements below: the Sync page runs them on every view.
+    return (select(SyncRun).where(col(SyncRun.account_id) == bindparam("account_id"), not_(idle_condition()),
+                                  col(SyncRun.id) < bindparam("before"))
+            .order_by(col(SyncRun.id).desc()).limit(bindparam("limit")))
+
+
+@cache
+def _idle_stretches() -> Select[Any]:
+    runs = select(
+        col(SyncRun.id).label("id"), col(SyncRun.created_at).label("created_at"),
+        case((idle_condition(), 1), else_=0).label("idle"),
+        func.sum(case((idle_condition(), 0), else_=1)).over(order_by=col(SyncRun.id).desc()).label("stretch"),
+    ).where(col(SyncRun.account_id) == bindparam("account_id"), col(SyncRun.id) < bindparam("before"),
+            col(SyncRun.id) > bindparam("floor")).subquery()
+    return (select(runs.c.stretch, func.count(), func.min(runs.c.created_at), func.max(runs.c.created_at),
+                   func.min(runs.c.id), func.max(runs.c.id))
+            .where(runs.c.idle == 1).group_by(runs.c.stretch))
+
+
 def history_page(session: Session, account_id: int, *, before: int | None, limit: int) -> HistoryPage:
     """Return at most ``limit`` history lines of runs older than run ``before``, idle stretches collapsed.
 
@@ -538,23 +563,14 @@ def history_page(session: Session, account_id: int, *, before: int | None, limit
     ``(account_id, id)``), then the idle runs between them counted per stretch by the database (a window
     function numbers the stretches), so a week of idle runs is one aggregated line, never read row by row.
     """
-    ceiling = [col(SyncRun.id) < before] if before is not None else []
-    busy = list(session.scalars(
-        select(SyncRun).where(col(SyncRun.account_id) == account_id, not_(idle_condition()), *ceiling)
-        .order_by(col(SyncRun.id).desc()).limit(limit + 1)))
+    # No cursor: below every id; no floor: above every id (ids start at 1).
+    window = {"account_id": account_id, "before": _NO_CEILING if before is None else before}
+    busy = list(session.scalars(_busy_runs(), {**window, "limit": limit + 1}))
     floor = busy[limit].id if len(busy) > limit else None
     busy = busy[:limit]
-    runs = select(
-        col(SyncRun.id).label("id"), col(SyncRun.created_at).label("created_at"),
-        case((idle_condition(), 1), else_=0).label("idle"),
-        func.sum(case((idle_condition(), 0), else_=1)).over(order_by=col(SyncRun.id).desc()).label("stretch"),
-    ).where(col(SyncRun.account_id) == account_id, *ceiling,
-            *([col(SyncRun.id) > floor] if floor is not None else [])).subquery()
     stretches: dict[int, IdleStretch] = {}
     for stretch, count, since, until, first_id, last_id in session.execute(
-            select(runs.c.stretch, func.count(), func.min(runs.c.created_at), func.max(runs.c.created_at),
-                   func.min(runs.c.id), func.max(runs.c.id))
-            .where(runs.c.idle == 1).group_by(runs.c.stretch)):
+            _idle_stretches(), {**window, "floor": 0 if floor is None else floor}):
         stretches[int(stretch)] = IdleStretch(count=int(count), since=since, until=until,
                                               first_id=int(first_id), last_id=int(last_id))
     # Stretch k lies just above busy run k (newest first); stretch len(busy) lies below the last one.
@@ -600,8 +616,13 @@ def feed_ids_by_run(session: Session, run_ids: Sequence[int | None]) -> dict[int
 
 def last_run_created_at(session: Session, account_id: int) -> datetime | None:
     """Return when the account's newest run was recorded (the schedule counts from it)."""
-    return session.scalar(select(func.max(col(SyncRun.created_at)))
-                          .where(col(SyncRun.account_id) == account_id))
+    return session.scalar(_newest_run_created_at(), {"account_id": account_id})
+
+
+@cache
+def _newest_run_created_at() -> Select[datetime]:
+    # Built once: the Sync page asks it on every view.
+    return select(func.max(col(SyncRun.created_at))).where(col(SyncRun.account_id) == bindparam("account_id"))
 
 
 def listing_counts(session: Session, account_id: int) -> dict[ListingStatus, int]:

@@ -21,9 +21,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -251,12 +264,18 @@ class RunRejections:
         return max(0, self.total - len(self.skus))
 
 
+@cache
+def _newest_rejecting_run() -> Select[int]:
+    # Built once: the Sync page asks it on every view (building costs more than running it).
+    return select(func.max(STATE.c.rejected_run_id)).where(*_rejected(bindparam("account_id")))
+
+
 def of_last_run(session: Session, account_id: int, *, limit: int = 50) -> RunRejections:
     """Return the SKUs the account's newest run with rejections left rejected (two indexed queries).
 
     A SKU rejected again since, or accepted since, belongs to that newer run or to none.
     """
-    run_id = session.scalar(select(func.max(STATE.c.rejected_run_id)).where(*_rejected(account_id)))
+    run_id = session.scalar(_newest_rejecting_run(), {"account_id": account_id})
     if run_id is None:
         return RunRejections(None, [], 0)
     conditions = [*_rejected(account_id), STATE.c.rejected_run_id == run_id]
