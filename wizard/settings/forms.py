@@ -10,6 +10,7 @@ from wtforms.validators import ValidationError
 
 from wizard import rules as r
 from wizard.rules import NumberError, Rules
+from wizard.widgets import CheckboxInput, TextInput
 
 #: The largest buffer or ceiling accepted: a typo guard far above any real stock level.
 MAX_UNITS = 1_000_000
@@ -51,10 +52,10 @@ def price(raw: str | None) -> int:
 class AmazonSettingsForm(FlaskForm):
     """The four settings of the guide's two sections."""
 
-    inventory_buffer = StringField("Marketplace Inventory Buffer")
-    inventory_ceiling = StringField("Inventory Ceiling (optional)")
-    min_price = StringField("Minimum Price Threshold (USD)")
-    disable_pricing = BooleanField("Disable Pricing: never send prices to Amazon")
+    inventory_buffer = StringField("Marketplace Inventory Buffer", widget=TextInput())
+    inventory_ceiling = StringField("Inventory Ceiling (optional)", widget=TextInput())
+    min_price = StringField("Minimum Price Threshold (USD)", widget=TextInput())
+    disable_pricing = BooleanField("Disable Pricing: never send prices to Amazon", widget=CheckboxInput())
 
     def validate_inventory_buffer(self, field: StringField) -> None:
         """Require a whole number of units, 0 or more."""
