@@ -445,3 +445,34 @@ def test_the_catalog_page_runs_the_same_number_of_queries_for_one_row_or_a_full_
     html = client.get(RESULTS, query_string={"q": "MANY-"}, headers={"HX-Request": "true"}).get_data(
         as_text=True)
     assert html.count("Accepted") == 2 and html.count("Not sent yet") == 48
+
+
+def test_the_results_table_names_the_rejected_filter_with_its_count_and_each_rows_last_sync(
+    client, signed_in_as, merchant, db
+) -> None:
+    """The table alone counts the rejected SKUs only for that filter: its label and sync cells still show."""
+    from wizard.models import ListingState, ListingStatus
+    from wizard.models.base import utcnow
+
+    add_products(db, merchant.account.id, [("LAMP-1", 5, 1999), ("LAMP-2", 5, 1999), ("TENT-1", 5, 1999)])
+    now = utcnow()
+    account_id = merchant.account.id
+    db.add_all([
+        ListingState(account_id=account_id, sku="LAMP-1", status=ListingStatus.REJECTED, sent_quantity=5,
+                     sent_at=now, rejected_at=now, error_code="8541", error_message="The title is too long"),
+        ListingState(account_id=account_id, sku="LAMP-2", status=ListingStatus.ACCEPTED, sent_quantity=5,
+                     sent_at=now),
+    ])
+    db.commit()
+    signed_in_as("staff")
+
+    def table(outcome: str) -> str:
+        return text_of(client.get(RESULTS, query_string={"q": "lamp", "outcome": outcome},
+                                  headers={"HX-Request": "true"}).get_data(as_text=True))
+
+    rejected = table("rejected")
+    assert "1 product · Rejected by Amazon (1) matching “lamp”" in rejected
+    assert "The title is too long" in rejected and "LAMP-2" not in rejected
+    in_stock = table("in_stock")
+    assert "2 products · Ecommerce will send as in stock matching “lamp”" in in_stock
+    assert "Rejected" in in_stock and "Accepted" in in_stock and "TENT-1" not in in_stock

@@ -23,7 +23,7 @@ from sqlalchemy import Integer, column, func, or_, select, table, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.selectable import Join
+from sqlalchemy.sql.selectable import Join, Select
 from sqlmodel import col
 
 from wizard.db import table_of
@@ -73,7 +73,8 @@ def text_condition(session: Session, query: str) -> Any:
 class Page:
     """One page of products in SKU order, and where the pages before and after it start."""
 
-    products: list[Product]
+    #: Products, or rows of the ``shape`` the caller gave (each with the product's ``sku``).
+    products: list[Any]
     #: The SKU to continue after ("Next"), or None on the last page.
     next_after: str | None
     #: The SKU to go back before ("Previous"), or None on the first page.
@@ -81,20 +82,28 @@ class Page:
 
 
 def page_of(session: Session, conditions: list[Any], *, after: str | None = None, before: str | None = None,
-            size: int = PAGE_SIZE) -> Page:
-    """Return the ``size`` products matching ``conditions`` after ``after`` (or before ``before``) by SKU."""
+            size: int = PAGE_SIZE, shape: Select[Any] | None = None) -> Page:
+    """Return the ``size`` products matching ``conditions`` after ``after`` (or before ``before``) by SKU.
+
+    ``shape`` selects rows instead of products: columns of ``product`` and of tables joined to it, so a page
+    can read what it shows beside each product in the same statement.
+    """
     sku = col(Product.sku)
-    query = select(Product).where(*conditions)
+    query = (select(Product) if shape is None else shape).where(*conditions)
+
+    def fetch(statement: Select[Any]) -> list[Any]:
+        result = session.execute(statement)
+        return list(result.scalars() if shape is None else result.all())
+
     if before is not None:
-        found = list(session.execute(query.where(sku < before).order_by(sku.desc()).limit(size + 1))
-                     .scalars())
+        found = fetch(query.where(sku < before).order_by(sku.desc()).limit(size + 1))
         more_before = len(found) > size
         products = found[:size][::-1]
         return Page(products, next_after=products[-1].sku if products else None,
                     prev_before=products[0].sku if products and more_before else None)
     if after is not None:
         query = query.where(sku > after)
-    found = list(session.execute(query.order_by(sku).limit(size + 1)).scalars())
+    found = fetch(query.order_by(sku).limit(size + 1))
     products = found[:size]
     return Page(products, next_after=products[-1].sku if len(found) > size else None,
                 prev_before=products[0].sku if products and after is not None else None)
@@ -144,23 +153,26 @@ def _hits(session: Session, conditions: list[Any], query: str, cap: int) -> tupl
 
 
 def search_page(session: Session, conditions: list[Any], query: str, *, after: str | None = None,
-                before: str | None = None, size: int = PAGE_SIZE,
-                cap: int = COUNT_CAP) -> tuple[Page, int, bool]:
+                before: str | None = None, size: int = PAGE_SIZE, cap: int = COUNT_CAP,
+                shape: Select[Any] | None = None) -> tuple[Page, int, bool]:
     """Return a page of the products matching ``conditions`` whose SKU or title contains ``query``.
 
-    Also returns the bounded count: ``(page, matches up to cap, whether more than cap match)``.
+    Also returns the bounded count: ``(page, matches up to cap, whether more than cap match)``. ``shape`` is
+    :func:`page_of`'s.
     """
     if _indexed(session, query):
         count, ids = _hits(session, conditions, query, cap)
         if count <= cap:  # few: the page is cut from those products, read by primary key
-            page = page_of(session, [col(Product.id).in_(ids)], after=after, before=before, size=size)
+            page = page_of(session, [col(Product.id).in_(ids)], after=after, before=before, size=size,
+                           shape=shape)
             return page, count, False
         # More than the cap match: at least one product in (catalog size / cap) does.
-        found = page_of(session, [*conditions, _like(query)], after=after, before=before, size=size)
+        found = page_of(session, [*conditions, _like(query)], after=after, before=before, size=size,
+                        shape=shape)
         return found, cap, True
     matching = [*conditions, text_condition(session, query)]
     count, more = bounded_count(session, matching, cap)
-    return page_of(session, matching, after=after, before=before, size=size), count, more
+    return page_of(session, matching, after=after, before=before, size=size, shape=shape), count, more
 
 
 __all__ = ["COUNT_CAP", "PAGE_SIZE", "Page", "bounded_count", "page_of", "search_page", "text_condition"]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlmodel import col
 from werkzeug.wrappers import Response
 from wtforms import StringField
@@ -19,12 +21,13 @@ from wizard import rules as r
 from wizard.catalog import api_tokens
 from wizard.catalog import search as catalog_search
 from wizard.catalog.importer import ImportNotQueued, ImportRefused, import_dir_of, is_stale, start_import
-from wizard.db import get_session
+from wizard.db import get_session, table_of
 from wizard.extensions import htmx
 from wizard.forms import EmptyForm
 from wizard.limits import body_limit
-from wizard.models import Account, AmazonSettings, CatalogImport, ListingState, Product, Role
+from wizard.models import Account, AmazonSettings, CatalogImport, ListingState, ListingStatus, Product, Role
 from wizard.models.catalog import SKU_MAX_LENGTH
+from wizard.models.reconcile import AmazonListing
 from wizard.reconcile import status as reconcile_status
 from wizard.rendering import render_fragment, render_page
 from wizard.security import Refused, can_manage, current_account, current_user, manage, signed_in
@@ -60,9 +63,62 @@ class TokenForm(FlaskForm):
 class CatalogRow:
     """A product with what Amazon should show for it and why, and its last sync result (None: never sent)."""
 
-    product: Product
+    #: The product's row: ``sku``, ``title``, ``available`` and ``price_cents`` (see :data:`_PAGE`).
+    product: Any
     decision: r.Decision
-    state: ListingState | None
+    state: SyncState | ListingState | None
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """What the catalog's "Last sent to Amazon" cell shows of a product's ``listing_state`` row."""
+
+    sku: str
+    status: ListingStatus
+    sent_quantity: int | None
+    sent_price_cents: int | None
+    sent_at: datetime | None
+    error_code: str | None
+    error_message: str | None
+    inflight_batch_id: int | None
+    reject_kind: str | None
+    next_retry_at: datetime | None
+    rejected_at: datetime | None
+
+
+_PRODUCT = table_of(Product)
+# Aliases: the filters' EXISTS subqueries name these tables and must still correlate with product alone.
+_STATE = table_of(ListingState).alias("page_state")
+_LISTING = table_of(AmazonListing).alias("page_listing")
+_ALIASED = {table_of(ListingState): _STATE, table_of(AmazonListing): _LISTING}
+_STATE_FIELDS = [f.name for f in fields(SyncState)]
+#: One statement per page: each product with its sync result and what Amazon shows (both left joins on the
+#: unique ``(account_id, sku)``), instead of a query per table with the page's 50 SKUs as parameters.
+_PAGE = (
+    select(_PRODUCT.c.id, _PRODUCT.c.sku, _PRODUCT.c.title, _PRODUCT.c.available, _PRODUCT.c.price_cents,
+           *[_STATE.c[name].label(f"state_{name}") for name in _STATE_FIELDS],
+           *[_ALIASED[column.table].c[column.name].label(f"amazon_{column.name}")
+             for column in reconcile_status.VIEW_COLUMNS])
+    .select_from(_PRODUCT
+                 .outerjoin(_STATE, and_(_STATE.c.account_id == _PRODUCT.c.account_id,
+                                         _STATE.c.sku == _PRODUCT.c.sku))
+                 .outerjoin(_LISTING, and_(_LISTING.c.account_id == _PRODUCT.c.account_id,
+                                           _LISTING.c.sku == _PRODUCT.c.sku)))
+)
+
+
+def _sync_state(row: Any) -> SyncState | None:
+    if row.state_sku is None:
+        return None
+    return SyncState(*[getattr(row, f"state_{name}") for name in _STATE_FIELDS])
+
+
+def _listing(row: Any) -> Any:
+    """Return the row's Amazon listing columns under their own names (None: Amazon not read for it)."""
+    if row.amazon_sku is None:
+        return None
+    return SimpleNamespace(**{column.name: getattr(row, f"amazon_{column.name}")
+                              for column in reconcile_status.VIEW_COLUMNS})
 
 
 def _outcome_condition(outcome: str, rules: r.Rules) -> Any:
@@ -108,16 +164,15 @@ def search(account_id: int, rules: r.Rules, *, query: str, outcome: str, after: 
         conditions.append(_outcome_condition(outcome, rules))
     if query:  # the text index drives: its hits up to the cap, never every product or every hit
         found, total, more = catalog_search.search_page(session, conditions, query, after=after,
-                                                        before=before)
+                                                        before=before, shape=_PAGE)
     else:
         total, more = _filter_count(account_id, rules, outcome, conditions)
-        found = catalog_search.page_of(session, conditions, after=after, before=before)
-    skus = [p.sku for p in found.products]
-    states = listing_states(account_id, skus)
-    rows = [CatalogRow(p, r.decide(p.available, p.price_cents, rules), states.get(p.sku))
+        found = catalog_search.page_of(session, conditions, after=after, before=before, shape=_PAGE)
+    rows = [CatalogRow(p, r.decide(p.available, p.price_cents, rules), _sync_state(p))
             for p in found.products]
-    amazon = reconcile_status.amazon_views(session, account_id, skus,
-                                           current_app.config["AMAZON_SELLER_CENTRAL_URL"])
+    listings = [listing for listing in map(_listing, found.products) if listing is not None]
+    amazon = reconcile_status.views_of(session, account_id, listings,
+                                       current_app.config["AMAZON_SELLER_CENTRAL_URL"])
     return {"rows": rows, "total": total, "more": more, "next_after": found.next_after,
             "prev_before": found.prev_before, "query": query, "outcome": outcome, "amazon": amazon}
 
@@ -160,11 +215,18 @@ def _filters(account_id: int) -> dict[str, str]:
     return {**FILTERS, "rejected": f"{FILTERS['rejected']} ({rejected:,})"}
 
 
-def _results_context(rules: r.Rules, results: dict[str, Any]) -> dict[str, Any]:
+def _results_context(rules: r.Rules, results: dict[str, Any], *, every_label: bool = True) -> dict[str, Any]:
+    """Return the results table's context; ``every_label=False``: the table alone, which names one filter.
+
+    The table shows only the active filter's label, so it counts the rejected SKUs only when that is the
+    filter; the page's menu shows every label.
+    """
     account = current_account()
     assert account.id is not None
+    counted = every_label or results["outcome"] == "rejected"
     return {
-        "rules": rules, "results": results, "filters": _filters(account.id), "usd": r.format_usd,
+        "rules": rules, "results": results, "filters": _filters(account.id) if counted else FILTERS,
+        "usd": r.format_usd,
         "labels": r.REASON_LABELS, "not_on_amazon_advice": reconcile_status.NOT_ON_AMAZON_ADVICE,
         "page_url": lambda **cursor: url_for("catalog.index", **_search_args(results, **cursor)),
         "fragment_url": lambda **cursor: url_for("catalog.results", **_search_args(results, **cursor)),
@@ -204,7 +266,7 @@ def results() -> Response:
         args: dict[str, Any] = request.args.to_dict()
         return redirect(url_for(".index", **args))
     rules, found = _search_from_request(account.id)
-    response = render_fragment("catalog/results", **_results_context(rules, found))
+    response = render_fragment("catalog/results", **_results_context(rules, found, every_label=False))
     response.headers["HX-Push-Url"] = url_for(".index", **_search_args(found, after=request.args.get("after"),
                                                                       before=request.args.get("before")))
     return response

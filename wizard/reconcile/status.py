@@ -10,6 +10,7 @@ definition as the home page's numbers.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -194,19 +195,36 @@ def seller_central_url(base: str, sku: str) -> str:
     return f"{base.rstrip('/')}/skucentral?mSku={quote(sku, safe='')}"
 
 
+#: What :func:`views_of` reads per SKU: the listing, and when Amazon last accepted our value. The catalog page
+#: selects them beside its products (one statement); :func:`amazon_views` selects them alone.
+VIEW_COLUMNS = (LISTING.c.sku, LISTING.c.on_amazon, LISTING.c.quantity, LISTING.c.price_cents,
+                LISTING.c.status, LISTING.c.buyable, LISTING.c.read_at, LISTING.c.issues_json,
+                STATE.c.accepted_at)
+
+
 def amazon_views(session: Session, account_id: int, skus: list[str],
                  seller_central: str) -> dict[str, AmazonView]:
     """Return what Amazon shows for ``skus`` (one page of the catalog): two queries whatever the page size."""
     if not skus:
         return {}
-    rows = session.execute(select(
-        LISTING.c.sku, LISTING.c.on_amazon, LISTING.c.quantity, LISTING.c.price_cents, LISTING.c.status,
-        LISTING.c.buyable, LISTING.c.read_at, LISTING.c.issues_json, STATE.c.accepted_at)
+    rows = session.execute(select(*VIEW_COLUMNS)
         .select_from(LISTING.outerjoin(STATE, and_(STATE.c.account_id == LISTING.c.account_id,
                                                    STATE.c.sku == LISTING.c.sku)))
         .where(LISTING.c.account_id == account_id, LISTING.c.sku.in_(skus))).all()
+    return views_of(session, account_id, rows, seller_central)
+
+
+def views_of(session: Session, account_id: int, rows: Sequence[Any],
+             seller_central: str) -> dict[str, AmazonView]:
+    """Return the views of listing ``rows`` (each with the attributes of :data:`VIEW_COLUMNS`).
+
+    Reads their drift in one query, and none when there are no rows (Amazon not read yet).
+    """
+    if not rows:
+        return {}
     drifts: dict[str, Any] = {}
-    for row in session.execute(select(DRIFT).where(DRIFT.c.account_id == account_id, DRIFT.c.sku.in_(skus))
+    for row in session.execute(select(DRIFT).where(DRIFT.c.account_id == account_id,
+                                                   DRIFT.c.sku.in_([row.sku for row in rows]))
                                .order_by(DRIFT.c.detected_at, DRIFT.c.id)):
         drifts[row.sku] = row  # the latest wins
     views: dict[str, AmazonView] = {}
@@ -309,6 +327,6 @@ def _price_drifts_since() -> Select[int]:
                    DRIFT.c.detected_at >= bindparam("since")))
 
 
-__all__ = ["FILTERS", "NOT_ON_AMAZON_ADVICE", "AmazonOnly", "AmazonView", "Counts", "PriceDrift",
-           "amazon_only", "amazon_views", "compute_counts", "counts", "filter_condition", "price_drift",
-           "refresh", "refresh_in", "request_zero", "seller_central_url"]
+__all__ = ["FILTERS", "NOT_ON_AMAZON_ADVICE", "VIEW_COLUMNS", "AmazonOnly", "AmazonView", "Counts",
+           "PriceDrift", "amazon_only", "amazon_views", "compute_counts", "counts", "filter_condition",
+           "price_drift", "refresh", "refresh_in", "request_zero", "seller_central_url", "views_of"]
