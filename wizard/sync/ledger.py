@@ -531,8 +531,9 @@ class HistoryPage:
     older: int | None
 
 
-#: The history's cursor when there is none: above any run id.
-_NO_CEILING = 2**62
+#: The history's cursor when there is none: above any run id (``sync_run.id`` is a 32-bit integer, and
+#: PostgreSQL refuses a larger parameter for it).
+_NO_CEILING = 2**31 - 1
 
 
 @cache
