@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from wizard.accounts.service import managers_of
 from wizard.connect.service import ConnectionView
 from wizard.connect.steps import Step, StepName, connection_of, facts_for, wizard_steps
-from wizard.db import get_session
+from wizard.db import get_session, reads_only
 from wizard.models import Account, AmazonSettings
 from wizard.reconcile import status as reconcile_status
 from wizard.rendering import render_page
@@ -73,6 +73,7 @@ def _setup(account: Account) -> Setup | None:
 
 
 @bp.get("/")
+@reads_only
 @signed_in
 def index() -> Response:
     """Show the home page."""

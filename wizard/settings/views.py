@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from wizard import rules as r
 from wizard.connect import steps
-from wizard.db import get_session
+from wizard.db import get_session, reads_only
 from wizard.forms import EmptyForm
 from wizard.models import Account, AmazonSettings, SettingsVersion
 from wizard.rendering import render_fragment, render_page
@@ -77,6 +77,7 @@ def _sends_to_the_wizard(wizard: dict[str, Any]) -> bool:
 
 
 @bp.get("/")
+@reads_only
 @signed_in
 def index() -> Response:
     """Show the settings with the preview and the history."""
@@ -120,6 +121,7 @@ def save() -> Response:
 
 
 @bp.post("/preview")
+@reads_only
 @manage
 def preview() -> Response:
     """Return the impact panel for the form as typed, with each field's message swapped in out of band."""

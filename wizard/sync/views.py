@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from wizard.connect.service import connection_for, usable
 from wizard.connect.steps import SETUP_INCOMPLETE, facts_for, ready_to_sync
-from wizard.db import get_session
+from wizard.db import get_session, reads_only
 from wizard.extensions import htmx
 from wizard.models import ConnectionStatus
 from wizard.models.base import utcnow
@@ -119,6 +119,7 @@ def _page_context() -> dict[str, Any]:
 
 
 @bp.get("/")
+@reads_only
 @signed_in
 def index() -> Response:
     """Show the Sync page (``?before=<run id>``: an older page of the history)."""
@@ -126,6 +127,7 @@ def index() -> Response:
 
 
 @bp.get("/history")
+@reads_only
 @signed_in
 def history() -> Response:
     """Return one page of the History card for htmx; without htmx, the whole page at that history page."""
@@ -140,6 +142,7 @@ def history() -> Response:
 
 
 @bp.get("/progress")
+@reads_only
 @signed_in
 def progress() -> Response:
     """Return the progress fragment (it re-requests itself every second while the run is active).
