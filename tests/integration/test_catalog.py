@@ -14,7 +14,8 @@ from tests.conftest import Merchant
 from tests.fixtures.services import wait_until
 from tests.helpers import csrf_token
 from tests.integration.test_amazon_settings import add_products, text_of
-from wizard.catalog.importer import import_csv
+from wizard.catalog.importer import ANALYZE_AFTER_ROWS, import_csv
+from wizard.db import engine_for
 from wizard.models import AmazonSettings, CatalogImport, Product
 
 CATALOG = "/catalog/"
@@ -200,6 +201,38 @@ def test_a_crash_mid_import_leaves_only_whole_rows(database_url, merchant, db) -
     assert len(stored) == 20
     for i in range(20):
         assert stored[f"SKU-{i:04d}"] == (f"Product {i}", i, 100 + i % 100)
+
+
+def catalog_statistics(database_url: str) -> tuple[object, float] | None:
+    """Return PostgreSQL's ``(last_analyze, reltuples)`` of ``product``; None on SQLite (it keeps none)."""
+    with engine_for(database_url).connect() as connection:
+        if connection.dialect.name == "sqlite":
+            assert connection.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar_one() == 0
+            return None
+        row = connection.exec_driver_sql(
+            "SELECT s.last_analyze, c.reltuples FROM pg_stat_user_tables s "
+            "JOIN pg_class c ON c.oid = s.relid WHERE s.relname = 'product'").one()
+        return row[0], float(row[1])
+
+
+def test_a_large_import_refreshes_the_catalog_statistics_on_postgresql(database_url, merchant) -> None:
+    def csv_lines(count: int, start: int = 0) -> list[str]:
+        return ["sku,title,available,price\n"] + [f"SKU-{i:06d},Product {i},{i % 40},2.{i % 100:02d}\n"
+                                                   for i in range(start, start + count)]
+
+    import_csv(database_url, merchant.account.id, csv_lines(10))
+    small = catalog_statistics(database_url)
+    import_csv(database_url, merchant.account.id, csv_lines(ANALYZE_AFTER_ROWS, start=10))
+    large = catalog_statistics(database_url)
+
+    if small is None or large is None:  # SQLite: its planner keeps its defaults, no statistics table appears
+        assert small is None and large is None
+        return
+    assert small[0] is None  # a small import leaves the statistics to autovacuum
+    last_analyze, reltuples = large
+    assert last_analyze is not None  # set by ANALYZE only, never by autovacuum (that is last_autoanalyze)
+    assert reltuples == ANALYZE_AFTER_ROWS + 10
 
 
 def test_the_catalog_explains_each_number_and_filters_by_outcome_in_sql(
