@@ -6,11 +6,13 @@ processing paused, so only the urgent lane can reach it), Redis, SQLite, RQ jobs
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from tests.fixtures.queues import run_urgent_burst
 from tests.fixtures.sandbox import SandboxControl
@@ -183,3 +185,42 @@ def test_a_feed_planned_before_the_lane_runs_leaves_the_stock_out_to_the_lane(
     work_urgent(redis_url)
 
     assert quantity(sandbox, synced, "SKU-0000004") == 0
+
+
+def test_a_feed_asks_for_a_lane_pass_only_for_the_stock_outs_it_left_to_the_lane(
+        db: Session, synced: Seller, sandbox: SandboxControl, redis_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from rq import Queue
+    from sqlalchemy import update
+
+    from jobs.queue import URGENT_QUEUE
+    from wizard.models.base import utcnow
+    from wizard.models.catalog import Product
+    from wizard.sync.urgent import LANE_GRACE
+
+    monkeypatch.setenv("URGENT_LANE", "1")  # the worker's configuration
+    sandbox.processing(paused=False)  # each run's feed is processed, so the next run plans anew
+    urgent = Queue(URGENT_QUEUE, connection=Redis.from_url(redis_url))
+    urgent.empty()
+
+    def stock_out(sku: str, changed_at: datetime) -> None:
+        db.execute(update(Product)
+                   .where(col(Product.account_id) == synced.account_id, col(Product.sku) == sku)
+                   .values(available=0, updated_at=changed_at))
+        db.commit()
+
+    def state(sku: str) -> ListingState:
+        db.expire_all()
+        return db.exec(select(ListingState).where(ListingState.account_id == synced.account_id,
+                                                  ListingState.sku == sku)).one()
+
+    # Older than the lane's grace: the feed carries it itself, so no lane pass is asked for.
+    stock_out("SKU-0000006", utcnow() - LANE_GRACE - timedelta(minutes=1))
+    run_sync(redis_url, synced.account_id)
+    assert (state("SKU-0000006").accepted_quantity, urgent.count) == (0, 0)
+
+    # Just now: the feed leaves it to the lane and asks for a pass.
+    stock_out("SKU-0000007", utcnow())
+    run_sync(redis_url, synced.account_id)
+    left = state("SKU-0000007")
+    assert (left.accepted_quantity, left.inflight_batch_id, urgent.count) == (10, None, 1)

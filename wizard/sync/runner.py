@@ -309,8 +309,8 @@ class Syncer:
             leave_to_lane = urgent.left_to_lane(self.config, self.redis, self.account_id)
             changes = sync_plan.plan_changes(self.session, self.account_id, rules,
                                              only_on_amazon=self.reconcile_first, leave_to_lane=leave_to_lane)
-            if leave_to_lane is not None and urgent.waiting_for_lane(self.session, self.config,
-                                                                     self.account_id):
+            if leave_to_lane is not None and urgent.waiting_for_lane(self.session, self.account_id,
+                                                                     leave_to_lane):
                 request_urgent_pass(self.account_id, self.redis)  # whatever became of the pass asked for
         self.session.commit()
         seq = ledger.next_seq(self.session, run)

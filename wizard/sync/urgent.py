@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -127,8 +127,11 @@ def urgent_condition(expected: Any, shown: Any, limits: Limits) -> ColumnElement
 
 
 def candidates(session: Session, account_id: int, rules: r.Rules, limits: Limits, *,
-               limit: int | None = None) -> list[Candidate]:
-    """Return SKUs whose decided quantity is 0, or dropped steeply, below what Amazon shows; oldest first."""
+               limit: int | None = None, changed_since: datetime | None = None) -> list[Candidate]:
+    """Return SKUs whose decided quantity is 0, or dropped steeply, below what Amazon shows; oldest first.
+
+    ``changed_since`` keeps only products changed since then.
+    """
     product = table_of(Product).c
     state = table_of(ListingState).c
     shown = gate.last_known_quantity()
@@ -136,9 +139,10 @@ def candidates(session: Session, account_id: int, rules: r.Rules, limits: Limits
     joined = gate.join_listing(table_of(Product).join(
         table_of(ListingState), and_(state.account_id == product.account_id, state.sku == product.sku)),
         product.account_id, product.sku)
+    recent = [] if changed_since is None else [product.updated_at >= changed_since]
     query = (select(product.sku, product.available, product.price_cents, shown, product.updated_at)
              .select_from(joined)
-             .where(product.account_id == account_id, state.inflight_batch_id.is_(None),
+             .where(product.account_id == account_id, *recent, state.inflight_batch_id.is_(None),
                     urgent_condition(expected, shown, limits))
              .order_by(product.updated_at, product.id).limit(limit))
     found = []
@@ -243,28 +247,40 @@ def mark_deferred(redis: Redis, account_id: int) -> None:
     redis.set(_deferred_key(account_id), "1", ex=int(LANE_GRACE.total_seconds()))
 
 
-def left_to_lane(config: Mapping[str, Any], redis: Redis, account_id: int) -> Any:
+@dataclass(frozen=True)
+class LeftToLane:
+    """What a feed planned now leaves to the lane: urgent stock-outs of products changed ``since`` then."""
+
+    limits: Limits
+    since: datetime
+
+    def __call__(self, expected: Any, shown: Any) -> ColumnElement[bool]:
+        """Return the SQL test, given the planner's ``expected`` and ``shown`` expressions."""
+        return and_(urgent_condition(expected, shown, self.limits),
+                    table_of(Product).c.updated_at >= self.since)
+
+
+def left_to_lane(config: Mapping[str, Any], redis: Redis, account_id: int) -> LeftToLane | None:
     """Return what a feed planned now leaves to the lane, for :func:`wizard.sync.plan.plan_changes`.
 
-    A function of the planner's ``expected`` and ``shown`` SQL expressions, or None when the feed takes
-    everything (the lane is off, or it has just left stock-outs to a feed). Without it a feed planned a moment
-    before the lane's pass carries the stock-out instead, and Amazon may take hours to process a feed.
+    None when the feed takes everything (the lane is off, or it has just left stock-outs to a feed). Without
+    it a feed planned a moment before the lane's pass carries the stock-out instead, and Amazon may take hours
+    to process a feed.
     """
     if not config["URGENT_LANE"] or redis.exists(_deferred_key(account_id)):
         return None
-    limits = Limits.from_config(config)
-    recent = table_of(Product).c.updated_at >= utcnow() - LANE_GRACE
-
-    def condition(expected: Any, shown: Any) -> ColumnElement[bool]:
-        return and_(urgent_condition(expected, shown, limits), recent)
-
-    return condition
+    return LeftToLane(Limits.from_config(config), utcnow() - LANE_GRACE)
 
 
-def waiting_for_lane(session: Session, config: Mapping[str, Any], account_id: int) -> bool:
-    """Return whether stock-outs wait for the lane (a feed just left them to it: a pass must follow)."""
+def waiting_for_lane(session: Session, account_id: int, left: LeftToLane) -> bool:
+    """Return whether stock-outs wait for the lane (a feed just left them to it: a pass must follow).
+
+    Only products changed since ``left.since`` can have been left to the lane (older stock-outs go with the
+    feed), so only they are read: a few rows after a quiet hour, where reading every candidate of a
+    million-SKU catalog took seconds (4.4 s of a 12.9 s 1% plan on PostgreSQL).
+    """
     rules = r.Rules.from_settings(session.get(AmazonSettings, account_id))
-    return bool(candidates(session, account_id, rules, Limits.from_config(config), limit=1))
+    return bool(candidates(session, account_id, rules, left.limits, limit=1, changed_since=left.since))
 
 
 @dataclass(frozen=True)
@@ -291,5 +307,6 @@ def stats(session: Session, account_id: int) -> LaneStats:
     return LaneStats(count=len(rows), median_seconds=statistics.median(delays) if delays else None)
 
 
-__all__ = ["LANE_GRACE", "Candidate", "LaneOutcome", "LaneStats", "Limits", "candidates", "left_to_lane",
-           "mark_deferred", "planning_lock", "run_lane", "stats", "urgent_condition", "waiting_for_lane"]
+__all__ = ["LANE_GRACE", "Candidate", "LaneOutcome", "LaneStats", "LeftToLane", "Limits", "candidates",
+           "left_to_lane", "mark_deferred", "planning_lock", "run_lane", "stats", "urgent_condition",
+           "waiting_for_lane"]
