@@ -218,7 +218,8 @@ def write_batch(session: Session, run: SyncRun, seq: int, batch_plan: PlannedBat
     session.add(batch)
     session.flush()
     # One row per SKU through the driver (executemany, or COPY on PostgreSQL): the hot path of a first sync of
-    # a million SKUs.
+    # a million SKUs. listing_state has no foreign keys (checking them was half of this write): these rows'
+    # account is the run's and their batch is the one flushed just above, in this transaction; keep it so.
     account_id, batch_id = run.account_id, batch.id  # read once: each is an ORM attribute look-up
     params = [(account_id, sku, PENDING_STORED, batch_id, message_id, quantity, price)
               for message_id, sku, quantity, price in batch_plan.rows]
