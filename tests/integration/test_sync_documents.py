@@ -98,6 +98,19 @@ def test_a_sku_twice_in_one_batch_keeps_its_last_message_in_the_ledger(
     assert (run.batches_total, run.changed_count) == (1, 3)
 
 
+def test_skus_with_characters_copy_treats_specially_are_stored_exactly(db: Session, seller: Seller) -> None:
+    # Amazon-only SKUs come from Amazon, and PostgreSQL's in-flight rows travel as COPY text.
+    run = SyncRun(account_id=seller.account_id, status=RunStatus.PLANNING)
+    db.add(run)
+    db.commit()
+    rows = [(1, "BACK\\SLASH", 5, None), (2, "TAB\tSKU", None, 1999), (3, "L\u00dcNE\r\n\\N", 0, 0),
+            (4, "PLAIN-1", 7, 2500)]
+
+    batch = ledger.write_batch(db, run, 1, PlannedBatch(rows=rows, content_sha256="0" * 64, size_bytes=1))
+
+    assert batch_messages(db, batch.id or 0) == rows
+
+
 def test_without_a_usable_temporary_folder_the_upload_rebuilds_the_planned_documents(
         db: Session, plan: Plan, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))  # where the spool would write
