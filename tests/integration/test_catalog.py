@@ -509,3 +509,18 @@ def test_the_results_table_names_the_rejected_filter_with_its_count_and_each_row
     in_stock = table("in_stock")
     assert "2 products · Ecommerce will send as in stock matching “lamp”" in in_stock
     assert "Rejected" in in_stock and "Accepted" in in_stock and "TENT-1" not in in_stock
+
+
+def test_the_catalog_page_and_its_results_table_are_marked_reads_only_and_open(
+    app, client, signed_in_as, merchant, db
+) -> None:
+    """Both run without BEGIN/ROLLBACK on PostgreSQL; a write in either would raise."""
+    add_products(db, merchant.account.id, [("LAMP-1", 5, 1999), ("TENT-1", 5, 1999)])
+    signed_in_as("staff")
+    search = {"q": "lamp", "outcome": "in_stock"}
+    page = client.get(CATALOG, query_string=search)
+    table = client.get(RESULTS, query_string=search, headers={"HX-Request": "true"})
+    assert page.status_code == 200 and "LAMP-1" in page.get_data(as_text=True)
+    assert table.status_code == 200 and "LAMP-1" in table.get_data(as_text=True)
+    assert all(getattr(app.view_functions[name], "_reads_only", False)
+               for name in ("catalog.index", "catalog.results"))

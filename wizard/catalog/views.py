@@ -21,7 +21,7 @@ from wizard import rules as r
 from wizard.catalog import api_tokens
 from wizard.catalog import search as catalog_search
 from wizard.catalog.importer import ImportNotQueued, ImportRefused, import_dir_of, is_stale, start_import
-from wizard.db import get_session, table_of
+from wizard.db import get_session, reads_only, table_of
 from wizard.extensions import htmx
 from wizard.forms import EmptyForm
 from wizard.limits import body_limit
@@ -249,6 +249,7 @@ def _page(account: Account, rules: r.Rules, results: dict[str, Any], *, form: Im
 
 
 @bp.get("/")
+@reads_only
 @signed_in
 def index() -> Response:
     """Show the catalog (its search form asks ``results`` for the table alone)."""
@@ -259,6 +260,7 @@ def index() -> Response:
 
 
 @bp.get("/results")
+@reads_only
 @signed_in
 def results() -> Response:
     """Return the results table for the active search; the address bar shows the catalog page's URL.
