@@ -524,3 +524,39 @@ def test_the_catalog_page_and_its_results_table_are_marked_reads_only_and_open(
     assert table.status_code == 200 and "LAMP-1" in table.get_data(as_text=True)
     assert all(getattr(app.view_functions[name], "_reads_only", False)
                for name in ("catalog.index", "catalog.results"))
+
+
+def test_a_search_under_rejected_by_amazon_lists_the_same_products_whichever_index_drives(
+    client, signed_in_as, merchant, db, monkeypatch
+) -> None:
+    """Few rejected SKUs drive the search themselves; many, the text index: the pages and count agree."""
+    from wizard.catalog import views
+    from wizard.models import ListingState, ListingStatus
+    from wizard.models.base import utcnow
+
+    account_id = merchant.account.id
+    add_products(db, account_id, [(f"LAMP-{i:03d}", 5, 1999) for i in range(120)]
+                 + [(f"TENT-{i:03d}", 5, 1999) for i in range(10)])
+    rejected = [f"LAMP-{i:03d}" for i in range(0, 120, 2)] + ["TENT-001"]
+    now = utcnow()
+    db.add_all([ListingState(account_id=account_id, sku=sku, status=ListingStatus.REJECTED, sent_quantity=5,
+                             sent_at=now, rejected_at=now, error_code="8541") for sku in rejected])
+    db.commit()
+    signed_in_as("staff")
+
+    def pages() -> tuple[list[str], str]:
+        html = client.get(RESULTS, query_string={"q": "lamp", "outcome": "rejected"},
+                          headers={"HX-Request": "true"}).get_data(as_text=True)
+        count = text_of(html).split(" matching")[0]
+        skus = re.findall(r'<td class="sku"[^>]*><span><code>([^<]+)</code>', html)
+        while 'rel="next"' in html:
+            html = client.get(_next_url(html)).get_data(as_text=True)
+            skus += re.findall(r'<td class="sku"[^>]*><span><code>([^<]+)</code>', html)
+        return skus, count
+
+    driven_by_rejected = pages()
+    monkeypatch.setattr(views, "NARROW_FILTER", 0)  # as with more rejected SKUs than that
+    driven_by_text = pages()
+    assert driven_by_rejected == driven_by_text
+    assert driven_by_rejected[0] == rejected[:-1]  # every rejected lamp once, in SKU order; no tent
+    assert "60 products · Rejected by Amazon (61)" in driven_by_rejected[1]

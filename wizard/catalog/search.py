@@ -154,12 +154,19 @@ def _hits(session: Session, conditions: list[Any], query: str, cap: int) -> tupl
 
 def search_page(session: Session, conditions: list[Any], query: str, *, after: str | None = None,
                 before: str | None = None, size: int = PAGE_SIZE, cap: int = COUNT_CAP,
-                shape: Select[Any] | None = None) -> tuple[Page, int, bool]:
+                shape: Select[Any] | None = None, narrow: bool = False) -> tuple[Page, int, bool]:
     """Return a page of the products matching ``conditions`` whose SKU or title contains ``query``.
 
     Also returns the bounded count: ``(page, matches up to cap, whether more than cap match)``. ``shape`` is
-    :func:`page_of`'s.
+    :func:`page_of`'s. ``narrow``: ``conditions`` select few products through an index of their own (the
+    rejected SKUs), so those drive and the text is tested on each; through the text index a common word would
+    read every one of its matches to find the few that pass.
     """
+    if narrow:
+        matching = [*conditions, _like(query) if session.get_bind().dialect.name == "sqlite"
+                    else text_condition(session, query)]
+        count, more = bounded_count(session, matching, cap)
+        return page_of(session, matching, after=after, before=before, size=size, shape=shape), count, more
     if _indexed(session, query):
         count, ids = _hits(session, conditions, query, cap)
         if count <= cap:  # few: the page is cut from those products, read by primary key

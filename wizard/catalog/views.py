@@ -8,7 +8,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import and_, select
@@ -143,11 +143,23 @@ def listing_states(account_id: int, skus: list[str]) -> dict[str, ListingState]:
     return {state.sku: state for state in states}
 
 
+#: Up to this many rejected SKUs, a search under "Rejected by Amazon" reads them and tests the text on each
+#: (at most this many rows), rather than every product whose text matches.
+NARROW_FILTER = 10_000
+
+
+def _rejected_count(account_id: int) -> int:
+    """Return how many catalog products Amazon rejected, counted once per request (the menu shows it too)."""
+    if "rejected_count" not in g:
+        g.rejected_count = rejections.rejected_count(get_session(), account_id)
+    return int(g.rejected_count)
+
+
 def _filter_count(account_id: int, rules: r.Rules, outcome: str, conditions: list[Any]) -> tuple[int, bool]:
     """Return how many products the filter alone matches, and whether more than the count (no search)."""
     session = get_session()
     if outcome == "rejected":
-        return rejections.rejected_count(session, account_id), False  # indexed, never a catalog scan
+        return _rejected_count(account_id), False  # indexed, never a catalog scan
     if outcome in reconcile_status.FILTERS:
         return catalog_search.bounded_count(session, conditions)
     counts = reason_counts(session, account_id, rules)
@@ -165,11 +177,14 @@ def search(account_id: int, rules: r.Rules, *, query: str, outcome: str, after: 
     """
     session = get_session()
     conditions: list[Any] = [col(Product.account_id) == account_id]
-    if outcome:
+    narrow = bool(query) and outcome == "rejected" and _rejected_count(account_id) <= NARROW_FILTER
+    if narrow:  # the same products, written so that the rejected SKUs drive the search
+        conditions.append(col(Product.sku).in_(rejections.rejected_skus(account_id)))
+    elif outcome:
         conditions.append(_outcome_condition(outcome, rules))
-    if query:  # the text index drives: its hits up to the cap, never every product or every hit
+    if query:  # the text index drives (its hits up to the cap), or a narrow filter's own index does
         found, total, more = catalog_search.search_page(session, conditions, query, after=after,
-                                                        before=before, shape=_PAGE)
+                                                        before=before, shape=_PAGE, narrow=narrow)
     else:
         total, more = _filter_count(account_id, rules, outcome, conditions)
         found = catalog_search.page_of(session, conditions, after=after, before=before, shape=_PAGE)
@@ -216,8 +231,7 @@ def _search_from_request(account_id: int) -> tuple[r.Rules, dict[str, Any]]:
 
 def _filters(account_id: int) -> dict[str, str]:
     """Return the filter labels, "Rejected by Amazon" with its count (one indexed query)."""
-    rejected = rejections.rejected_count(get_session(), account_id)
-    return {**FILTERS, "rejected": f"{FILTERS['rejected']} ({rejected:,})"}
+    return {**FILTERS, "rejected": f"{FILTERS['rejected']} ({_rejected_count(account_id):,})"}
 
 
 def _results_context(rules: r.Rules, results: dict[str, Any], *, every_label: bool = True) -> dict[str, Any]:

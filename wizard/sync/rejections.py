@@ -232,6 +232,15 @@ def catalog_condition() -> ColumnElement[bool]:
     return tuple_(PRODUCT.c.account_id, PRODUCT.c.sku).in_(rejected)
 
 
+def rejected_skus(account_id: Any) -> Select[tuple[str]]:
+    """Return the SELECT of the account's rejected SKUs, read through the partial index.
+
+    As ``product.sku IN (...)`` it lets the rejected SKUs drive a catalog search (SQLite plans
+    :func:`catalog_condition`'s pair ``IN`` as a test on every product instead).
+    """
+    return select(STATE.c.sku).where(*_rejected(account_id))
+
+
 def rejected_count(session: Session | Connection, account_id: int) -> int:
     """Return how many catalog products Amazon rejected (one indexed query over the rejected SKUs only)."""
     return int(session.scalar(select(func.count()).select_from(STATE).where(
