@@ -3,6 +3,8 @@ match exactly once, in SKU order, forwards and backwards; the count stops at its
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
@@ -98,21 +100,24 @@ def test_the_count_stops_at_its_cap(db: Session, merchant: Merchant) -> None:
 
 
 def _walk(db: Session, conditions: list[object], query: str, size: int,
-          cap: int) -> tuple[list[list[str]], set[tuple[int, bool]]]:
+          cap: int, shape: Any = None, narrow: bool = False) -> tuple[list[list[str]], set[tuple[int, bool]]]:
     """Follow "Next" from the first page to the last, then "Previous" back; return pages and counts."""
     pages, counts, after = [], set(), None
     while True:
-        page, count, more = search_page(db, conditions, query, after=after, size=size, cap=cap)
+        page, count, more = search_page(db, conditions, query, after=after, size=size, cap=cap, shape=shape,
+                                        narrow=narrow)
         pages.append([p.sku for p in page.products])
         counts.add((count, more))
         assert (page.prev_before is not None) == (after is not None and bool(page.products))
         if page.next_after is None:
             break
         after = page.next_after
-    last, _, _ = search_page(db, conditions, query, after=after, size=size, cap=cap)
+    last, _, _ = search_page(db, conditions, query, after=after, size=size, cap=cap, shape=shape,
+                             narrow=narrow)
     back, before = [pages[-1]], last.prev_before
     while before is not None:
-        page, _, _ = search_page(db, conditions, query, before=before, size=size, cap=cap)
+        page, _, _ = search_page(db, conditions, query, before=before, size=size, cap=cap, shape=shape,
+                                 narrow=narrow)
         back.append([p.sku for p in page.products])
         before = page.prev_before
     assert back[::-1] == pages
@@ -136,6 +141,11 @@ def test_a_search_pages_through_every_match_once_and_counts_up_to_its_cap(
     pages, counts = _walk(db, conditions, query, size, cap)
     assert [sku for skus in pages for sku in skus] == expected
     assert counts == {(min(len(expected), cap), len(expected) > cap)}
+    # Rows of a shape (the catalog page's): the count rides on the page's statement; the same pages and count.
+    shape = select(col(Product.id), col(Product.sku), col(Product.title))
+    assert _walk(db, conditions, query, size, cap, shape=shape) == (pages, counts)
+    narrow = _walk(db, conditions, query, size, cap, shape=shape, narrow=True)
+    assert narrow == (pages, counts)  # a narrow filter drives: the same pages and count
 
 
 def _other_account(db: Session) -> int:

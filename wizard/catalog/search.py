@@ -165,8 +165,7 @@ def search_page(session: Session, conditions: list[Any], query: str, *, after: s
     if narrow:
         matching = [*conditions, _like(query) if session.get_bind().dialect.name == "sqlite"
                     else text_condition(session, query)]
-        count, more = bounded_count(session, matching, cap)
-        return page_of(session, matching, after=after, before=before, size=size, shape=shape), count, more
+        return _counted_page(session, matching, after=after, before=before, size=size, cap=cap, shape=shape)
     if _indexed(session, query):
         count, ids = _hits(session, conditions, query, cap)
         if count <= cap:  # few: the page is cut from those products, read by primary key
@@ -178,8 +177,27 @@ def search_page(session: Session, conditions: list[Any], query: str, *, after: s
                         shape=shape)
         return found, cap, True
     matching = [*conditions, text_condition(session, query)]
-    count, more = bounded_count(session, matching, cap)
-    return page_of(session, matching, after=after, before=before, size=size, shape=shape), count, more
+    return _counted_page(session, matching, after=after, before=before, size=size, cap=cap, shape=shape)
+
+
+def _counted_page(session: Session, matching: list[Any], *, after: str | None, before: str | None, size: int,
+                  cap: int, shape: Select[Any] | None) -> tuple[Page, int, bool]:
+    """Return the page and the bounded count of ``matching``, in one statement when the page has rows.
+
+    The count rides on each row as an uncorrelated subquery, which the database runs once: one round trip
+    fewer on PostgreSQL. An empty page (nothing matches, or a cursor past the end) counts on its own.
+    """
+    if shape is None:  # products, not rows: nowhere to put the count
+        count, more = bounded_count(session, matching, cap)
+        return page_of(session, matching, after=after, before=before, size=size), count, more
+    limited = select(col(Product.id)).where(*matching).limit(cap + 1).subquery()
+    counted = select(func.count()).select_from(limited).scalar_subquery().label("bounded_count")
+    page = page_of(session, matching, after=after, before=before, size=size, shape=shape.add_columns(counted))
+    if not page.products:
+        count, more = bounded_count(session, matching, cap)
+        return page, count, more
+    found = int(page.products[0].bounded_count)
+    return page, min(found, cap), found > cap
 
 
 __all__ = ["COUNT_CAP", "PAGE_SIZE", "Page", "bounded_count", "page_of", "search_page", "text_condition"]
