@@ -25,9 +25,9 @@ _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL
 class AccountLock:
     """One sync job per account at a time; the lock expires if its worker dies, and is renewed meanwhile."""
 
-    def __init__(self, redis: Redis, account_id: int, *, ttl: int = 120) -> None:
+    def __init__(self, redis: Redis, account_id: int, *, ttl: int = 120, name: str = "sync:lock") -> None:
         self.redis = redis
-        self.key = f"sync:lock:{account_id}"
+        self.key = f"{name}:{account_id}"
         self.token = uuid.uuid4().hex
         self.ttl = max(ttl, 3)
         self.lost = False

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import statistics
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,23 +46,28 @@ from wizard.models.sync import ListingState, ListingStatus
 from wizard.reconcile import gate
 from wizard.sync import plan as sync_plan
 from wizard.sync import rejections
+from wizard.sync.lock import AccountLock
 
 #: The guard's window for the lane's own stock-outs.
 GUARD_WINDOW = timedelta(minutes=10)
 
-_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
+#: The planning lock's expiry, renewed while it is held: a holder that dies (a SIGKILLed worker) holds up the
+#: lane and the planner this long at most. A fixed 600 s stalled a killed worker's replacement for 10 minutes.
+PLANNING_LOCK_TTL = 30
 
 
 @contextmanager
-def planning_lock(redis: Redis, account_id: int, *, ttl: int = 600) -> Iterator[None]:
+def planning_lock(redis: Redis, account_id: int, *, ttl: int = PLANNING_LOCK_TTL) -> Iterator[None]:
     """Hold the account's planning lock: the urgent lane and the feed planner never interleave."""
-    key, token = f"sync:planning:{account_id}", uuid.uuid4().hex
-    while not redis.set(key, token, nx=True, ex=ttl):
+    lock = AccountLock(redis, account_id, ttl=ttl, name="sync:planning")
+    while not lock.acquire():
         time.sleep(0.02)
     try:
-        yield
+        with lock.keep_alive():  # a million-SKU plan holds it for minutes
+            yield
     finally:
-        redis.eval(_RELEASE, 1, key, token)
+        lock.release()
 
 
 @dataclass(frozen=True)
