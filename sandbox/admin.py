@@ -399,7 +399,7 @@ def add_sellers() -> Response:
 
 @api.post("/faults")
 def faults() -> Response:
-    """Throttle an operation, or fail its next N calls with a status."""
+    """Throttle an operation, or fail its next N calls with a status (``after``: once they took effect)."""
     body, store = _body(), get_store()
     operation = body.get("operation")
     if operation not in FAULT_OPERATIONS:
@@ -410,6 +410,7 @@ def faults() -> Response:
             fault.throttle = bool(body["throttle"])
         fault.fail_next = int(body.get("fail_next") or 0)
         fault.status = int(body.get("status") or 500)
+        fault.after = bool(body.get("after"))
     return _ok()
 
 

@@ -118,6 +118,9 @@ def _handle(operation_id: str, view: View, path: dict[str, Any]) -> Response:
                         rate=scaled)
     body = request.get_json(silent=True) if op.body is not None else None
     status, payload = view(seller_id, body, **path)
+    lost = store.take_fault(operation_id, after=True)
+    if lost is not None:  # the call took effect; its answer does not arrive
+        return _respond(store, op, lost, FAILURES.get(lost, FAILURES[500]), request_id, rate=scaled)
     return _respond(store, op, status, payload, request_id, rate=scaled)
 
 

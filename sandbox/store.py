@@ -189,6 +189,9 @@ class Fault:
     throttle: bool = False
     fail_next: int = 0
     status: int = 500
+    #: Fail after the call took effect: the change is made and its answer is lost (a gateway timeout after
+    #: Amazon applied it, or the caller's connection dropping).
+    after: bool = False
 
 
 class TokenBucket:
@@ -297,11 +300,14 @@ class Store:
         with self.lock:
             self.calls[operation] += 1
 
-    def take_fault(self, operation: str) -> int | None:
-        """Return the status to fail this call with (429 for a throttle), or None to proceed."""
+    def take_fault(self, operation: str, *, after: bool = False) -> int | None:
+        """Return the status to fail this call with (429 for a throttle), or None to proceed.
+
+        ``after``: asked once the call took effect, for the faults that lose the answer instead.
+        """
         with self.lock:
             fault = self.faults.get(operation)
-            if fault is None:
+            if fault is None or fault.after != after:
                 return None
             if fault.throttle:
                 self.failures_injected += 1
