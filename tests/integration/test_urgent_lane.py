@@ -12,8 +12,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
+from rq import Queue, SimpleWorker
 from sqlmodel import Session, col, select
 
+from jobs.queue import URGENT_QUEUE
 from tests.fixtures.queues import run_urgent_burst
 from tests.fixtures.sandbox import SandboxControl
 from tests.fixtures.worker import Seller, add_products, last_run, run_sync
@@ -224,3 +226,45 @@ def test_a_feed_asks_for_a_lane_pass_only_for_the_stock_outs_it_left_to_the_lane
     run_sync(redis_url, synced.account_id)
     left = state("SKU-0000007")
     assert (left.accepted_quantity, left.inflight_batch_id, urgent.count) == (10, None, 1)
+
+
+def test_a_stock_out_whose_answer_was_lost_is_sent_again_when_the_stock_returns(
+        db: Session, synced: Seller, sandbox: SandboxControl, redis_url: str, client: FlaskClient,
+        merchant) -> None:  # type: ignore[no-untyped-def]
+    """Amazon applied the lane's 0 but no answer arrived (every retry's was lost, or the worker died).
+
+    What Amazon holds is then unknown to us. When the stock comes back to what Amazon last accepted from us
+    before the lane's next pass, the feed must still send it, or Amazon would show 0 for a product in stock
+    until a read-back noticed.
+    """
+    sandbox.fault("patchListingsItem", fail_next=50, status=503, after=True)
+    upsert(client, db, synced, merchant, {"SKU-0000004": 0})
+    redis = Redis.from_url(redis_url)
+    try:
+        worker = SimpleWorker([Queue(URGENT_QUEUE, connection=redis)], connection=redis)
+        worker.work(burst=True, max_jobs=1)  # one pass: its retries spent, it asks for another
+    finally:
+        redis.close()
+    assert quantity(sandbox, synced, "SKU-0000004") == 0  # applied on Amazon, every answer lost
+
+    sandbox.fault("patchListingsItem", fail_next=0)
+    upsert(client, db, synced, merchant, {"SKU-0000004": 10})  # back to what Amazon last accepted from us
+    sandbox.processing(paused=False)
+    run_sync(redis_url, synced.account_id)
+    assert quantity(sandbox, synced, "SKU-0000004") == 10
+
+
+def test_a_stock_out_amazon_refuses_leaves_the_quantity_it_accepted_before(
+        db: Session, synced: Seller, sandbox: SandboxControl, redis_url: str, client: FlaskClient,
+        merchant) -> None:  # type: ignore[no-untyped-def]
+    """A refused patch changed nothing on Amazon: the 10 it accepted before is still what it shows."""
+    sandbox.refuse(synced.seller_id, "SKU-0000005", code="8541", message="Listing restricted.", times=1)
+    upsert(client, db, synced, merchant, {"SKU-0000005": 0})
+
+    work_urgent(redis_url)
+
+    assert quantity(sandbox, synced, "SKU-0000005") == 10
+    db.expire_all()
+    state = db.exec(select(ListingState).where(ListingState.account_id == synced.account_id,
+                                               ListingState.sku == "SKU-0000005")).one()
+    assert (state.status, state.accepted_quantity) == ("rejected", 10)

@@ -195,10 +195,11 @@ def run_lane(session: Session, config: Mapping[str, Any], account_id: int, selle
     for candidate in found[:min(allowance, CHUNK)]:
         patches = [json.loads(sync_plan.quantity_patch(candidate.quantity))]
         sent_at = utcnow()
+        accepted_before = _forget_accepted_quantity(session, account_id, candidate.sku)
         answer = listings.patch(seller, candidate.sku, patches)
         _record(session, account_id, candidate, answer.status, answer.submission_id,
                 [{"code": i.code, "message": i.message, "severity": i.severity} for i in answer.issues],
-                sent_at)
+                sent_at, accepted_before)
         outcome.sent += 1
         if answer.status == "ACCEPTED":
             outcome.accepted += 1
@@ -209,9 +210,28 @@ def run_lane(session: Session, config: Mapping[str, Any], account_id: int, selle
     return outcome
 
 
+def _forget_accepted_quantity(session: Session, account_id: int, sku: str) -> int | None:
+    """Say we no longer know the SKU's quantity on Amazon, before a patch that may change it (committed).
+
+    Amazon may apply the patch and its answer never reach us (every retry's answer lost, the worker killed
+    before :func:`_record`). Had we kept the old accepted quantity, a stock back at that value would look
+    unchanged to the planner and Amazon would keep the 0. Unknown, the next feed sends the catalog's value;
+    an answer puts the quantity back at once. Returns the quantity forgotten, for a refusal to restore.
+    """
+    state = table_of(ListingState).c
+    where = and_(state.account_id == account_id, state.sku == sku)
+    before = session.scalar(select(state.accepted_quantity).where(where))
+    session.execute(update(table_of(ListingState)).where(where).values(accepted_quantity=None))
+    session.commit()
+    return None if before is None else int(before)
+
+
 def _record(session: Session, account_id: int, candidate: Candidate, status: str, submission_id: str,
-            issues: list[dict[str, str]], sent_at: Any) -> None:
-    """Record Amazon's answer for one SKU, like a feed message's result (committed)."""
+            issues: list[dict[str, str]], sent_at: Any, accepted_before: int | None) -> None:
+    """Record Amazon's answer for one SKU, like a feed message's result (committed).
+
+    A refused patch changed nothing on Amazon: the quantity it accepted before (``accepted_before``) stands.
+    """
     now = utcnow()
     state = table_of(ListingState).c
     where = and_(state.account_id == account_id, state.sku == candidate.sku)
@@ -224,7 +244,8 @@ def _record(session: Session, account_id: int, candidate: Candidate, status: str
         before = session.execute(select(state.reject_tries, state.reject_window_at).where(where)).first()
         attempts = rejections.after_rejection(first["code"], before[0] if before else None,
                                               before[1] if before else None, now)
-        values = {"status": ListingStatus.REJECTED, "error_code": first["code"][:80],
+        values = {"status": ListingStatus.REJECTED, "accepted_quantity": accepted_before,
+                  "error_code": first["code"][:80],
                   "error_message": first["message"][:1000], "reject_kind": attempts.kind.value,
                   "reject_tries": attempts.tries, "reject_window_at": attempts.window_at,
                   "next_retry_at": attempts.next_retry_at, "rejected_at": now, "rejected_run_id": None}
