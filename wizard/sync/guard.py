@@ -163,18 +163,19 @@ def remember_waiting_hold(session: Session, account_id: int, hold_id: int | None
 
 def waiting_hold_id(account_id: ColumnElement[int | None] | Mapped[int | None]) -> ScalarSelect[int]:
     """Return the id of the hold waiting for ``account_id``'s decision, as a scalar subquery (else NULL)."""
+    return _waiting_hold_select(account_id).scalar_subquery()
+
+
+def _waiting_hold_select(account_id: Any) -> Select[int]:
     hold = table_of(RunHold).c
-    return (select(func.min(hold.id)).where(hold.account_id == account_id, hold.run_id.is_not(None),
-                                            hold.decision.is_(None))
-            .scalar_subquery())
+    return select(func.min(hold.id)).where(hold.account_id == account_id, hold.run_id.is_not(None),
+                                           hold.decision.is_(None))
 
 
 @cache
 def _waiting_hold() -> Select[int]:
     # Built once: pages ask it when the sign-in check did not (the layout's banner for admins and managers).
-    hold = table_of(RunHold).c
-    return select(func.min(hold.id)).where(hold.account_id == bindparam("account_id"),
-                                           hold.run_id.is_not(None), hold.decision.is_(None))
+    return _waiting_hold_select(bindparam("account_id"))
 
 
 def approve(session: Session, hold: RunHold, user_id: int | None) -> None:
