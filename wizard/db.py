@@ -105,7 +105,7 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
 def dispose_engine(url: str) -> None:
     """Close every pooled connection to ``url`` and forget its engine (tests, before dropping a database)."""
     engine = _engines.pop(url, None)
-    _autocommit_engines.pop(url, None)
+    _reading_engines.pop(url, None)
     if engine is not None:
         engine.dispose()
 
@@ -142,8 +142,7 @@ def get_session() -> Session:
         url = current_app.config["DATABASE_URL"]
         view = current_app.view_functions.get(request.endpoint or "") if has_request_context() else None
         if getattr(view, READS_ONLY, False):
-            engine = _autocommit_engine(url) if _is_postgresql_cached(url) else engine_for(url)
-            g.db_session = Session(engine, expire_on_commit=False)
+            g.db_session = Session(_reading_engine(url), expire_on_commit=False)
             event.listen(g.db_session, "before_flush", _refuse_to_write)
         else:
             g.db_session = Session(engine_for(url), expire_on_commit=False)
@@ -174,23 +173,19 @@ def _refuse_to_write(session: Session, _context: Any, _instances: Any) -> None:
         raise RuntimeError("A view marked reads_only tried to write; remove the mark or the write.")
 
 
-_autocommit_engines: dict[str, Engine] = {}
-_postgresql_urls: dict[str, bool] = {}
+#: The engines of ``reads_only`` views, by database URL.
+_reading_engines: dict[str, Engine] = {}
 
 
-def _is_postgresql_cached(url: str) -> bool:
-    known = _postgresql_urls.get(url)
-    if known is None:
-        known = _postgresql_urls[url] = is_postgresql(url)
-    return known
-
-
-def _autocommit_engine(url: str) -> Engine:
-    # The same pool as engine_for(url): the option only flips psycopg's client-side autocommit flag on
-    # checkout and back on return, without a round trip.
-    engine = _autocommit_engines.get(url)
+def _reading_engine(url: str) -> Engine:
+    # On PostgreSQL, the same pool as engine_for(url) in autocommit: the option only flips psycopg's
+    # client-side autocommit flag on checkout and back on return, without a round trip. SQLite: engine_for.
+    engine = _reading_engines.get(url)
     if engine is None:
-        engine = _autocommit_engines[url] = engine_for(url).execution_options(isolation_level="AUTOCOMMIT")
+        engine = engine_for(url)
+        if is_postgresql(url):
+            engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        _reading_engines[url] = engine
     return engine
 
 
