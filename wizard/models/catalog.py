@@ -27,6 +27,9 @@ class Product(SQLModel, table=True):
         # The catalog page walks SKUs in order and filters by outcome: covering that walk too keeps a rare
         # filter fast (no table lookup per skipped row).
         Index("ix_product_account_sku_stock", "account_id", "sku", "available", "price_cents"),
+        # The urgent lane reads the products changed lately (oldest first); a sync asks whether any of them
+        # waits for the lane. Without it SQLite read every product of the account (2.45 s of a 1M delta).
+        Index("ix_product_account_updated", "account_id", "updated_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -24,6 +24,7 @@ from json.encoder import encode_basestring_ascii
 from typing import IO, Any
 
 from sqlalchemy import Select, and_, case, exists, or_, select
+from sqlalchemy.engine import Connection as SAConnection
 from sqlalchemy.orm import Session
 
 from wizard import rules as r
@@ -416,14 +417,7 @@ def driver_chunks(session: Session, query: Select[Any]) -> Iterator[Sequence[Any
     it reads in the same transaction.
     """
     connection = session.connection()
-    compiled = query.compile(dialect=connection.dialect)
-    params = compiled.construct_params()
-    # Bound values still go through their column types (an Enum member becomes its stored name, a datetime
-    # SQLite's text): the driver gets exactly what the session would give it.
-    for name, bind in compiled.binds.items():
-        process = bind.type.bind_processor(connection.dialect)
-        if process is not None and name in params:
-            params[name] = process(params[name])
+    statement, params = driver_statement(connection, query)
     if connection.dialect.name == "postgresql":
         # A server-side cursor (fetchmany reads CHUNK rows per round trip): psycopg's default cursor would
         # hold every row of a million-SKU scan in memory at once.
@@ -431,13 +425,29 @@ def driver_chunks(session: Session, query: Select[Any]) -> Iterator[Sequence[Any
     else:
         cursor = connection.connection.cursor()
     try:
-        cursor.execute(str(compiled),
-                       tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional
-                       else params)
+        cursor.execute(statement, params)
         while rows := cursor.fetchmany(CHUNK):
             yield rows
     finally:
         cursor.close()
+
+
+
+def driver_statement(connection: SAConnection, query: Select[Any]) -> tuple[str, Any]:
+    """Return ``query`` as the driver's SQL text and parameters (a tuple or a dict, as its paramstyle asks).
+
+    Bound values still go through their column types (an Enum member becomes its stored name, a datetime
+    SQLite's text): the driver gets exactly what the session would give it.
+    """
+    compiled = query.compile(dialect=connection.dialect)
+    params = compiled.construct_params()
+    for name, bind in compiled.binds.items():
+        process = bind.type.bind_processor(connection.dialect)
+        if process is not None and name in params:
+            params[name] = process(params[name])
+    if compiled.positional:
+        return str(compiled), tuple(params[name] for name in compiled.positiontup or ())
+    return str(compiled), params
 
 
 __all__ = [
@@ -452,6 +462,7 @@ __all__ = [
     "batch_changes",
     "batch_messages",
     "build_document",
+    "driver_statement",
     "message_json",
     "plan_changes",
     "sha256",

@@ -136,6 +136,22 @@ def candidates(session: Session, account_id: int, rules: r.Rules, limits: Limits
 
     ``changed_since`` keeps only products changed since then.
     """
+    query = candidates_query(account_id, rules, limits, limit=limit, changed_since=changed_since)
+    found = []
+    for sku, available, price, last, changed_at in session.execute(query):
+        decision = r.decide(int(available), int(price), rules)
+        found.append(Candidate(sku=str(sku), quantity=decision.quantity, shown=int(last),
+                               changed_at=changed_at))
+    return found
+
+
+def candidates_query(account_id: int, rules: r.Rules, limits: Limits, *, limit: int | None = None,
+                     changed_since: datetime | None = None) -> Select[Any]:
+    """Return the query of :func:`candidates`: ``(sku, available, price_cents, shown, updated_at)`` rows.
+
+    It reads products by ``(account_id, updated_at)``, the order of ``ix_product_account_updated``, so a
+    ``changed_since`` a few minutes back reads a few rows, not the whole catalog.
+    """
     product = table_of(Product).c
     state = table_of(ListingState).c
     shown = gate.last_known_quantity()
@@ -144,17 +160,11 @@ def candidates(session: Session, account_id: int, rules: r.Rules, limits: Limits
         table_of(ListingState), and_(state.account_id == product.account_id, state.sku == product.sku)),
         product.account_id, product.sku)
     recent = [] if changed_since is None else [product.updated_at >= changed_since]
-    query = (select(product.sku, product.available, product.price_cents, shown, product.updated_at)
-             .select_from(joined)
-             .where(product.account_id == account_id, *recent, state.inflight_batch_id.is_(None),
-                    urgent_condition(expected, shown, limits))
-             .order_by(product.updated_at, product.id).limit(limit))
-    found = []
-    for sku, available, price, last, changed_at in session.execute(query):
-        decision = r.decide(int(available), int(price), rules)
-        found.append(Candidate(sku=str(sku), quantity=decision.quantity, shown=int(last),
-                               changed_at=changed_at))
-    return found
+    return (select(product.sku, product.available, product.price_cents, shown, product.updated_at)
+            .select_from(joined)
+            .where(product.account_id == account_id, *recent, state.inflight_batch_id.is_(None),
+                   urgent_condition(expected, shown, limits))
+            .order_by(product.updated_at, product.id).limit(limit))
 
 
 def _count_since(session: Session, account_id: int, since: Any, *, zero_only: bool = False) -> int:
@@ -333,5 +343,6 @@ def stats(session: Session, account_id: int) -> LaneStats:
 
 
 __all__ = ["LANE_GRACE", "Candidate", "LaneOutcome", "LaneStats", "LeftToLane", "Limits", "candidates",
+           "candidates_query",
            "left_to_lane", "mark_deferred", "planning_lock", "run_lane", "stats", "urgent_condition",
            "waiting_for_lane"]
