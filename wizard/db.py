@@ -105,7 +105,6 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
 def dispose_engine(url: str) -> None:
     """Close every pooled connection to ``url`` and forget its engine (tests, before dropping a database)."""
     engine = _engines.pop(url, None)
-    _reading_engines.pop(url, None)
     if engine is not None:
         engine.dispose()
 
@@ -142,8 +141,7 @@ def get_session() -> Session:
         url = current_app.config["DATABASE_URL"]
         view = current_app.view_functions.get(request.endpoint or "") if has_request_context() else None
         if getattr(view, READS_ONLY, False):
-            g.db_session = Session(_reading_engine(url), expire_on_commit=False)
-            event.listen(g.db_session, "before_flush", _refuse_to_write)
+            g.db_session = _reading_session(url)
         else:
             g.db_session = Session(engine_for(url), expire_on_commit=False)
     session: Session = g.db_session
@@ -168,25 +166,35 @@ def reads_only(view: V) -> V:
     return view
 
 
+class _ReadingSession(Session):
+    """The session of a :func:`reads_only` view: it refuses to flush a change (listener below)."""
+
+
 def _refuse_to_write(session: Session, _context: Any, _instances: Any) -> None:
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("A view marked reads_only tried to write; remove the mark or the write.")
 
 
-#: The engines of ``reads_only`` views, by database URL.
-_reading_engines: dict[str, Engine] = {}
+# Registered once on the class, not per request on each session: an instance listener costs every request
+# a registration and its removal.
+event.listen(_ReadingSession, "before_flush", _refuse_to_write)
+
+#: The URLs that name PostgreSQL, by URL (asked once per URL, not per request).
+_postgresql_urls: dict[str, bool] = {}
 
 
-def _reading_engine(url: str) -> Engine:
-    # On PostgreSQL, the same pool as engine_for(url) in autocommit: the option only flips psycopg's
-    # client-side autocommit flag on checkout and back on return, without a round trip. SQLite: engine_for.
-    engine = _reading_engines.get(url)
-    if engine is None:
-        engine = engine_for(url)
-        if is_postgresql(url):
-            engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-        _reading_engines[url] = engine
-    return engine
+def _reading_session(url: str) -> Session:
+    # On PostgreSQL, the session's connection is switched to autocommit as it leaves the pool (psycopg flips a
+    # client-side flag, no round trip; SQLAlchemy flips it back when the connection returns). Set on the
+    # connection, not with engine.execution_options(): an option engine carries an event listener, and with
+    # any listener SQLAlchemy dispatches its engine events around every statement (~50 Python calls each).
+    session = _ReadingSession(engine_for(url), expire_on_commit=False)
+    postgresql = _postgresql_urls.get(url)
+    if postgresql is None:
+        postgresql = _postgresql_urls[url] = is_postgresql(url)
+    if postgresql:
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return session
 
 
 def _close_session(_exc: BaseException | None) -> None:

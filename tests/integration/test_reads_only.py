@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from tests.conftest import Merchant
 from tests.fixtures.worker import connect, save_settings
-from wizard.db import get_session, is_postgresql, reads_only
+from wizard.db import engine_for, get_session, is_postgresql, reads_only
 from wizard.models import Account
 from wizard.security import public
 
@@ -66,3 +66,43 @@ def test_the_dashboard_pages_are_marked_reads_only_and_open(
     signed_in_as("admin")
     assert client.get(path).status_code == 200  # a write would have raised
     assert getattr(app.view_functions[endpoint], "_reads_only", False)
+
+
+def test_a_reads_only_view_uses_the_apps_engine_without_per_statement_events(
+        app: Flask, client: FlaskClient, merchant: Merchant) -> None:
+    # An engine made with execution_options() carries a listener, and SQLAlchemy then dispatches its engine
+    # events around every statement: autocommit is set on the connection instead, on the app's own engine.
+    seen: dict[str, Any] = {}
+
+    def probe() -> Any:
+        session = get_session()
+        session.get(Account, 1)
+        bind = session.get_bind()
+        seen["same_engine"] = bind is engine_for(app.config["DATABASE_URL"])
+        seen["events"] = bool(bind.dispatch.before_execute or bind.dispatch.before_cursor_execute)  # type: ignore[union-attr]
+        return jsonify(ok=True)
+
+    app.add_url_rule("/_engine_probe", "engine_probe", reads_only(public(probe)))
+    assert client.get("/_engine_probe").status_code == 200
+    assert seen == {"same_engine": True, "events": False}
+
+
+def test_a_connection_a_reads_only_view_used_goes_back_to_transactions(
+        app: Flask, client: FlaskClient, merchant: Merchant) -> None:
+    _add_probe(app, marked=True)
+
+    def unmarked() -> Any:
+        session = get_session()
+        session.get(Account, 1)
+        if not is_postgresql(app.config["DATABASE_URL"]):
+            return jsonify(autocommit=None)
+        return jsonify(autocommit=bool(session.connection().connection.dbapi_connection.autocommit))  # type: ignore[union-attr]
+
+    app.add_url_rule("/_unmarked", "unmarked", public(unmarked))
+    client.get("/_probe")
+    # The next view to take the pooled connection (one is pooled after a request), unmarked: a transaction.
+    answer = client.get("/_unmarked").get_json()
+    if is_postgresql(app.config["DATABASE_URL"]):
+        assert answer["autocommit"] is False
+    else:
+        assert answer["autocommit"] is None
