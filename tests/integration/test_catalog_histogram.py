@@ -22,7 +22,7 @@ from wizard.migrate import upgrade
 from wizard.models import Product
 from wizard.models.catalog_stats import BAND_STEPS, STOCK_CAP, band_end, band_of, rebuild
 from wizard.rules import Rules, decide
-from wizard.settings.preview import impact, reason_counts
+from wizard.settings.preview import impact, products_in_stock, reason_counts
 
 # Prices that sit on, just under and just over the band edges, and anywhere in between.
 EDGES = sorted({start + d for start, _ in BAND_STEPS for d in (-1, 0, 1) if start + d >= 0})
@@ -121,6 +121,15 @@ def test_the_preview_from_the_histograms_equals_a_scan_of_the_catalog(
                                                              for a, p in catalog.values())
 
 
+@property_settings
+@given(operations=writes, rules=rule_sets)
+def test_the_home_pages_in_stock_count_equals_a_scan_of_the_catalog(
+        db: Session, merchant: Merchant, operations: list[tuple[Any, ...]], rules: Rules) -> None:
+    account_id, catalog = _fresh_catalog(db, merchant, operations)
+    expected = _scan(catalog.values(), rules, rules)
+    assert products_in_stock(db, account_id, rules) == (expected["total"], expected["in_stock_now"])
+
+
 @pytest.mark.parametrize(("current_cents", "proposed_cents"), [
     (0, 1201), (0, 1250), (0, 1299), (1210, 1290), (1290, 1210), (1201, 1299), (1250, 1250), (1299, 0),
 ])
@@ -138,6 +147,8 @@ def test_a_threshold_inside_a_stored_band_counts_every_exact_price_on_its_side(
     summary = impact(db, account_id, current, proposed).summary()
     expected = _scan(catalog.values(), current, proposed)
     assert {key: summary[key] for key in expected} == expected
+    for rules, in_stock in ((current, expected["in_stock_now"]), (proposed, expected["in_stock_after"])):
+        assert products_in_stock(db, account_id, rules) == (len(catalog), in_stock)
 
 
 #: What makes a product an example of each line of the preview, from ``decide()`` on its own row.

@@ -251,6 +251,35 @@ def reason_counts(session: Session, account_id: int, rules: Rules) -> dict[str, 
     return counts
 
 
+def products_in_stock(session: Session, account_id: int, rules: Rules) -> tuple[int, int]:
+    """Return how many products the account has and how many are in stock on Amazon under ``rules``.
+
+    The same figures as :func:`impact`'s ``total`` and ``in_stock_now`` (a test checks they agree), for the
+    home page's catalog card: a product is in stock when its price meets the threshold and its stock the
+    gate (at least 1 and the buffer), unless a ceiling of 0 caps everything to 0. That is one sum over the
+    coarse histogram, plus the exact-price cells of the band the threshold cuts: no grouping, no groups to
+    decide in Python.
+    """
+    # A ceiling of 0 puts nothing in stock: a gate past the stock cap counts no cell.
+    gate = STOCK_CAP + 1 if rules.inventory_ceiling == 0 else max(1, rules.inventory_buffer)
+    threshold = rules.min_price_cents
+    start = band_of(threshold)
+    # A threshold inside a band: the band's cells at or above it come from the exact-price histogram.
+    first_band = threshold if start == threshold else band_end(start)
+    params = {"account": account_id, "gate": gate, "band": first_band, "price": threshold}
+    totals = session.execute(_in_stock_sql(), params).all()
+    return sum(int(row[0] or 0) for row in totals), sum(int(row[1] or 0) for row in totals)
+
+
+@cache
+def _in_stock_sql() -> TextClause:
+    """Return the query of :func:`products_in_stock`: one row from each histogram (built once)."""
+    in_stock = "CASE WHEN stock >= :gate AND band >= :band THEN products ELSE 0 END"
+    return text(f"SELECT sum(products), sum({in_stock}) FROM {HISTOGRAM} WHERE account_id = :account "  # noqa: S608
+                f"UNION ALL SELECT 0, sum(products) FROM {PRICE_HISTOGRAM} WHERE account_id = :account "
+                "AND price_cents >= :price AND price_cents < :band AND stock >= :gate")
+
+
 def _examples(session: Session, account_id: int, sources: dict[str, list[_Group]], current: Rules,
               proposed: Rules, limit: int) -> dict[str, list[Example]]:
     """Return up to ``limit`` example products per line, from the first groups of each, in one query.
@@ -300,4 +329,4 @@ def _examples_sql(shapes: tuple[tuple[bool, bool], ...]) -> TextClause:
     return text(" UNION ALL ".join(parts))
 
 
-__all__ = ["Impact", "impact", "reason_counts"]
+__all__ = ["Impact", "impact", "products_in_stock", "reason_counts"]
