@@ -7,6 +7,7 @@ Real parts: the sandbox over loopback HTTP (it records every VALIDATION_PREVIEW 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -15,6 +16,7 @@ from sqlmodel import Session, select
 from tests.fixtures.sandbox import SandboxControl
 from tests.fixtures.worker import Seller, add_products, last_run, run_sync
 from tests.helpers import csrf_token
+from wizard.models.base import utcnow
 from wizard.models.guard import AmazonCheck
 from wizard.models.sync import FeedBatch
 
@@ -119,3 +121,32 @@ def test_a_check_of_a_large_catalog_stays_within_amazons_preview_limits(
     assert len(sandbox.listing_submissions()) == 60
     assert sum(sandbox.stats()["throttled"].values()) == 0
     assert len(checks(db, seller.account_id)) == 3
+
+
+def test_the_sync_page_asks_whether_the_first_sync_waits_in_one_statement(
+        app: Any, db: Session, seller: Seller, client: FlaskClient, signed_in_as: Any) -> None:
+    """Before the first sync the Sync page says the check waits, until a check is confirmed: one statement."""
+    from sqlalchemy import event
+
+    from wizard.db import engine_for
+
+    app.config["CHECK_BEFORE_FIRST_SYNC"] = True
+    signed_in_as("manager")
+    engine = engine_for(app.config["DATABASE_URL"])
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = client.get("/sync/").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert "Check with Amazon before the first sync" in page
+    [asked] = [s for s in statements if "amazon_check" in s]
+    assert "sync_run" in asked  # "confirmed" and "synced before" together
+
+    db.add(AmazonCheck(account_id=seller.account_id, confirmed_at=utcnow()))
+    db.commit()
+    assert "Check with Amazon before the first sync" not in client.get("/sync/").get_data(as_text=True)

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Exists, Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from wizard import rules as r
@@ -150,23 +151,37 @@ def results_of(check: AmazonCheck) -> list[dict[str, Any]]:
 
 def synced_before(session: Session, account_id: int) -> bool:
     """Return whether a sync of the account ever finished."""
-    run = table_of(SyncRun).c
-    return (session.scalar(select(func.count()).where(run.account_id == account_id,
-                                                      run.status == RunStatus.DONE)) or 0) > 0
+    return bool(session.scalar(select(_synced_before()), {"account_id": account_id}))
 
 
 def confirmed(session: Session, account_id: int) -> bool:
     """Return whether the merchant confirmed a check ("Start syncing")."""
+    return bool(session.scalar(select(_confirmed()), {"account_id": account_id}))
+
+
+@cache
+def _synced_before() -> Exists:
+    run = table_of(SyncRun).c
+    return exists().where(run.account_id == bindparam("account_id"), run.status == RunStatus.DONE)
+
+
+@cache
+def _confirmed() -> Exists:
     table = table_of(AmazonCheck).c
-    return (session.scalar(select(func.count()).where(table.account_id == account_id,
-                                                      table.confirmed_at.is_not(None))) or 0) > 0
+    return exists().where(table.account_id == bindparam("account_id"), table.confirmed_at.is_not(None))
+
+
+@cache
+def _first_sync_waits() -> Select[bool]:
+    # Built once, one round trip: the Sync page asks it on every view until the first sync.
+    return select(~_confirmed() & ~_synced_before())
 
 
 def first_sync_waits(config: Mapping[str, Any], session: Session, account_id: int) -> bool:
     """Return whether the account's first sync still waits for a confirmed "Check with Amazon"."""
     if not bool(config["CHECK_BEFORE_FIRST_SYNC"]):
         return False
-    return not confirmed(session, account_id) and not synced_before(session, account_id)
+    return bool(session.scalar(_first_sync_waits(), {"account_id": account_id}))
 
 
 def confirm(session: Session, check: AmazonCheck, user_id: int | None) -> None:
