@@ -36,6 +36,7 @@ ENV_VARS: dict[str, tuple[Any, str]] = {
     "DATABASE_URL": ("sqlite:///var/ecommerce.sqlite", _STR),
     "DATABASE_POOL_SIZE": (5, _INT),
     "DATABASE_MAX_OVERFLOW": (10, _INT),
+    "DATABASE_PING_AFTER_IDLE": (1.0, _FLOAT),
     "REDIS_URL": ("redis://127.0.0.1:6379/0", _STR),
     "PUBLIC_BASE_URL": ("http://127.0.0.1:5000", _STR),
     "AMAZON_APP_ID": ("amzn1.sellerapps.app.sandbox-ecommerce", _STR),

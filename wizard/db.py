@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g, has_request_context, request
-from sqlalchemy import Table, event, inspect
+from sqlalchemy import Table, event, exc, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -66,18 +68,44 @@ def _create_engine(url: str) -> Engine:
 
         config = from_environment(check=False)  # only the pool sizes; the process checks safety itself
         # A web process needs one connection per gunicorn thread, a worker one; the overflow covers bursts.
-        # pre_ping drops connections that PostgreSQL or a proxy closed while idle (a restart, a failover);
         # recycle keeps any connection from outliving a proxy's idle timeout.
-        return create_engine(
+        engine = create_engine(
             normalize_url(url),
             pool_size=config["DATABASE_POOL_SIZE"],
             max_overflow=config["DATABASE_MAX_OVERFLOW"],
             pool_timeout=30,
             pool_recycle=1800,
-            pool_pre_ping=True,
             connect_args={"connect_timeout": 10, "application_name": "ecommerce-amazon"},
         )
+        idle = float(config["DATABASE_PING_AFTER_IDLE"])
+        event.listen(engine, "checkin", _note_return)
+        event.listen(engine, "checkout", partial(_ping_if_idle, engine, idle))
+        return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+#: Where a pooled connection's record keeps when it last went back to the pool.
+_RETURNED_AT = "returned_at"
+
+
+def _note_return(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+    record.info[_RETURNED_AT] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine, idle: float, dbapi_connection: DBAPIConnection,
+                  record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """Ping a pooled connection that sat idle ``idle`` seconds or more; one in use a moment ago is not.
+
+    A ping drops a connection that PostgreSQL or a proxy closed while it sat idle (a restart, a failover), as
+    ``pool_pre_ping`` would; but pinging every checkout costs every page a round trip. A fresh connection has
+    no return time and needs no ping. A closed connection makes the pool discard every connection older than
+    it and take a new one, as a failed pre-ping does.
+    """
+    returned = record.info.get(_RETURNED_AT)
+    if returned is None or time.monotonic() - returned < idle:
+        return
+    if not engine.dialect._do_ping_w_event(dbapi_connection):  # noqa: SLF001 - the pre-ping's own ping
+        raise exc.InvalidatePoolError()
 
 
 def preload_driver(url: str) -> None:
