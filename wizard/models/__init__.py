@@ -5,6 +5,7 @@ from __future__ import annotations
 from wizard.models import catalog_search  # noqa: F401 - the text index's DDL listener
 from wizard.models.accounts import Account, OAuthState, Role, User
 from wizard.models.catalog import AmazonSettings, ApiToken, CatalogImport, Product, SettingsVersion
+from wizard.models.catalog_removals import RemovedSku
 from wizard.models.catalog_stats import CatalogHistogram, CatalogPriceHistogram
 from wizard.models.connection import Connection, ConnectionStatus
 from wizard.models.guard import AmazonCheck, RunHold, UrgentUpdate
@@ -26,6 +27,6 @@ __all__ = [
     "AmazonListing", "AmazonListingCount", "Connection", "ConnectionStatus", "ListingDrift",
     "ListingStatusCount", "ReconcileSweep",
     "OAuthState",
-    "Product", "Role", "SettingsVersion", "User",
+    "Product", "RemovedSku", "Role", "SettingsVersion", "User",
     "BatchStatus", "FeedBatch", "ListingState", "ListingStatus", "RunStatus", "SyncRun", "SyncTrigger",
 ]

@@ -32,6 +32,7 @@ from wizard.amazon.client import US_MARKETPLACE_ID
 from wizard.db import table_of
 from wizard.models.base import utcnow
 from wizard.models.catalog import AmazonSettings, Product
+from wizard.models.catalog_removals import RemovedSku
 from wizard.models.sync import ListingState
 from wizard.reconcile import gate
 from wizard.rules import quantity_expr
@@ -378,15 +379,22 @@ def plan_changes(session: Session, account_id: int, rules: r.Rules, *,
 
 
 def removed_products(session: Session, account_id: int) -> Iterator[tuple[str, int]]:
-    """Yield ``(sku, accepted_quantity)`` of SKUs Amazon shows in stock that left the catalog."""
+    """Yield ``(sku, accepted_quantity)`` of SKUs Amazon shows in stock that left the catalog.
+
+    Only the SKUs the database recorded as removed (``removed_sku``, kept by triggers on ``product``) are
+    read, not every SKU of the account: a SKU can leave the catalog only through such a write.
+    """
     state = table_of(ListingState).c
     product = table_of(Product).c
+    removed = table_of(RemovedSku).c
     in_catalog = exists().where(product.account_id == state.account_id, product.sku == state.sku)
     # A 0 Amazon rejected waits like any rejected update; settings do not change a 0.
     not_held = rejections.sendable(state, 0, None, pricing=False, now=utcnow(), settings_saved_at=None)
     query = (
         select(state.sku, state.accepted_quantity)
-        .where(state.account_id == account_id, state.inflight_batch_id.is_(None),
+        .select_from(table_of(RemovedSku).join(
+            table_of(ListingState), and_(state.account_id == removed.account_id, state.sku == removed.sku)))
+        .where(removed.account_id == account_id, state.inflight_batch_id.is_(None),
                state.accepted_quantity > 0, ~in_catalog, not_held)
         .order_by(state.id)
     )
