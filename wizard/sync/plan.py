@@ -365,6 +365,7 @@ def plan_changes(session: Session, account_id: int, rules: r.Rules, *,
     for chunk in driver_chunks(session, query):
         planner(chunk, buffer.skus_by_priority, buffer.values_by_priority)
         buffer.pack()
+    forget_settled_removals(session, account_id)
     for sku, last_quantity in removed_products(session, account_id):
         update = r.removed_product_update(last_quantity)
         if update is not None:
@@ -376,6 +377,26 @@ def plan_changes(session: Session, account_id: int, rules: r.Rules, *,
                                  explanation=f"Not in the catalog; you asked to set it to 0 (Amazon showed "
                                              f"{shown})", priority=r.PRIORITY_STOCK_OUT))
     return buffer
+
+
+def forget_settled_removals(session: Session, account_id: int) -> None:
+    """Delete the account's ``removed_sku`` rows that can no longer send a 0.
+
+    A row is settled when its SKU is back in the catalog (the triggers record it again if it leaves again),
+    when Amazon never had it from us, or when Amazon accepted its 0 and nothing is in flight. Rows still
+    waiting for a 0 stay: Amazon shows stock, a 0 is in flight, a 0 was rejected and waits, or the accepted
+    quantity is unknown. Without this the table kept every SKU a catalog ever lost, and each run read them
+    all.
+    """
+    removed = table_of(RemovedSku)
+    state = table_of(ListingState).c
+    product = table_of(Product).c
+    back = exists().where(product.account_id == removed.c.account_id, product.sku == removed.c.sku)
+    waiting = exists().where(
+        state.account_id == removed.c.account_id, state.sku == removed.c.sku,
+        or_(state.inflight_batch_id.is_not(None), state.accepted_quantity.is_(None),
+            state.accepted_quantity > 0))
+    session.execute(removed.delete().where(removed.c.account_id == account_id, or_(back, ~waiting)))
 
 
 def removed_products(session: Session, account_id: int) -> Iterator[tuple[str, int]]:
