@@ -80,14 +80,16 @@ def test_a_batch_whose_skus_were_released_after_planning_is_never_sent(db: Sessi
     assert sha256(syncer._document(batches[0])) == batches[0].content_sha256
 
 
+@pytest.mark.parametrize("new_skus", [False, True], ids=["upsert", "first-sync-copy"])
 def test_a_sku_twice_in_one_batch_keeps_its_last_message_in_the_ledger(
-        db: Session, seller: Seller) -> None:
+        db: Session, seller: Seller, new_skus: bool) -> None:
     run = SyncRun(account_id=seller.account_id, status=RunStatus.PLANNING)
     db.add(run)
     db.commit()
     rows = [(1, "SKU-A", 5, None), (2, "SKU-B", 0, None), (3, "SKU-A", 0, 1999)]
 
-    batch = ledger.write_batch(db, run, 1, PlannedBatch(rows=rows, content_sha256="0" * 64, size_bytes=1))
+    batch = ledger.write_batch(db, run, 1, PlannedBatch(rows=rows, content_sha256="0" * 64, size_bytes=1),
+                               new_skus=new_skus)
 
     state = table_of(ListingState).c
     stored = db.execute(select(state.sku, state.inflight_batch_id, state.inflight_message_id,
@@ -98,7 +100,9 @@ def test_a_sku_twice_in_one_batch_keeps_its_last_message_in_the_ledger(
     assert (run.batches_total, run.changed_count) == (1, 3)
 
 
-def test_skus_with_characters_copy_treats_specially_are_stored_exactly(db: Session, seller: Seller) -> None:
+@pytest.mark.parametrize("new_skus", [False, True], ids=["upsert", "first-sync-copy"])
+def test_skus_with_characters_copy_treats_specially_are_stored_exactly(
+        db: Session, seller: Seller, new_skus: bool) -> None:
     # Amazon-only SKUs come from Amazon, and PostgreSQL's in-flight rows travel as COPY text.
     run = SyncRun(account_id=seller.account_id, status=RunStatus.PLANNING)
     db.add(run)
@@ -106,9 +110,27 @@ def test_skus_with_characters_copy_treats_specially_are_stored_exactly(db: Sessi
     rows = [(1, "BACK\\SLASH", 5, None), (2, "TAB\tSKU", None, 1999), (3, "L\u00dcNE\r\n\\N", 0, 0),
             (4, "PLAIN-1", 7, 2500)]
 
-    batch = ledger.write_batch(db, run, 1, PlannedBatch(rows=rows, content_sha256="0" * 64, size_bytes=1))
+    batch = ledger.write_batch(db, run, 1, PlannedBatch(rows=rows, content_sha256="0" * 64, size_bytes=1),
+                               new_skus=new_skus)
 
     assert batch_messages(db, batch.id or 0) == rows
+
+
+def test_a_batch_said_to_hold_only_new_skus_still_records_a_sku_that_has_a_row(
+        db: Session, seller: Seller) -> None:
+    """``new_skus`` is the caller's promise; a SKU that has a row already still gets the batch's message."""
+    run = SyncRun(account_id=seller.account_id, status=RunStatus.PLANNING)
+    db.add(run)
+    db.commit()
+    ledger.write_batch(db, run, 1, PlannedBatch(rows=[(1, "SKU-A", 5, None)], content_sha256="0" * 64,
+                                                size_bytes=1), new_skus=True)
+    rows = [(1, "SKU-B", 3, None), (2, "SKU-A", 0, 1999)]
+
+    batch = ledger.write_batch(db, run, 2, PlannedBatch(rows=rows, content_sha256="0" * 64, size_bytes=1),
+                               new_skus=True)
+
+    assert batch_messages(db, batch.id or 0) == rows
+    assert (run.batches_total, run.changed_count) == (2, 3)
 
 
 def test_without_a_usable_temporary_folder_the_upload_rebuilds_the_planned_documents(

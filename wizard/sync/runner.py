@@ -314,8 +314,10 @@ class Syncer:
                 request_urgent_pass(self.account_id, self.redis)  # whatever became of the pass asked for
         self.session.commit()
         seq = ledger.next_seq(self.session, run)
+        # A run's SKUs are distinct, so none has a row yet when the account had none (its first sync).
+        new_skus = not ledger.has_listing_state(self.session, self.account_id)
         for planned in sync_plan.batch_changes(self.seller.selling_partner_id, changes, self.limits):
-            batch = ledger.write_batch(self.session, run, seq, planned)
+            batch = ledger.write_batch(self.session, run, seq, planned, new_skus=new_skus)
             self.spool.keep(batch.id or 0, planned.content)
             seq += 1
             del planned  # its document is in the spool: do not hold it while the next feed is built
