@@ -13,7 +13,7 @@ from wizard import config as config_module
 from wizard import db, limits
 from wizard.extensions import csrf, htmx
 from wizard.logs import configure_logging
-from wizard.security import PUBLIC, Refused, access_level, can_manage, current_user
+from wizard.security import PUBLIC, Refused, SessionCookies, access_level, can_manage, current_user
 from wizard.text import plural
 
 
@@ -54,6 +54,7 @@ def _configure_flask(app: Flask) -> None:
         # a serialization, a compression and an HMAC.
         SESSION_REFRESH_EACH_REQUEST=False,
     )
+    app.session_interface = SessionCookies()
     if proxies := int(app.config["TRUSTED_PROXIES"]):
         # Behind a load balancer the client's address is in X-Forwarded-For: the sign-in throttle needs it.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]

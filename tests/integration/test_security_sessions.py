@@ -200,3 +200,27 @@ def test_a_stolen_cookie_cannot_guess_the_password_faster_than_the_sign_in_form(
     paused = change_password_page(client, PASSWORD, "a-brand-new-password")
     assert paused.status_code == 429
     assert "Try again in 15 minutes" in paused.get_data(as_text=True)
+
+
+def test_the_session_cookies_signing_serializer_is_built_once_per_key(app: Flask, client: FlaskClient,
+                                                                       merchant: Merchant) -> None:
+    # Flask builds one per request by default, at a tenth of a millisecond of every page.
+    sign_in(client, merchant.user("admin"))
+    interface = app.session_interface
+    before = interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    assert is_signed_in(client)
+    assert interface.get_signing_serializer(app) is before  # type: ignore[attr-defined]
+
+
+def test_a_new_secret_key_refuses_cookies_signed_with_the_old_one_and_a_fallback_keeps_them(
+        app: Flask, client: FlaskClient, merchant: Merchant) -> None:
+    sign_in(client, merchant.user("admin"))
+    assert is_signed_in(client)
+    thief = copy_of(app, client)  # a cookie signed with the first key, never re-sent
+    first_key = app.secret_key
+    app.secret_key = "a rotated secret key of the same strength as the first one"
+    assert not is_signed_in(thief)  # the serializer of the first key is not reused
+    app.config["SECRET_KEY_FALLBACKS"] = [first_key]
+    assert is_signed_in(thief)  # the first key as a fallback: accepted again
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert not is_signed_in(thief)
