@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 from redis import Redis
 from sqlmodel import Session
@@ -108,8 +108,11 @@ def test_the_catalog_cell_shows_amazons_error_with_a_tip(app: Flask, seller: Sel
 
     with app.test_request_context():
         states = listing_states(seller.account_id, ["UNKNOWN-1", "NEVER-SENT"])
-        html = render_template("partial/catalog/sync_cell.html", state=states["UNKNOWN-1"])
-        never = render_template("partial/catalog/sync_cell.html", state=states.get("NEVER-SENT"))
+        # The catalog's results import the cell as a macro, with their context (sync_tip, can_manage …).
+        cell = ('{% from "partial/catalog/sync_cell.html" import sync_cell with context %}'
+                "{{ sync_cell(state) }}")
+        html = render_template_string(cell, state=states["UNKNOWN-1"])
+        never = render_template_string(cell, state=states.get("NEVER-SENT"))
 
     assert "Not sent yet" in never
 
