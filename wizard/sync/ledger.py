@@ -26,6 +26,7 @@ statements given members are converted by the column type; the one driver-level 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -238,8 +239,7 @@ def write_batch(session: Session, run: SyncRun, seq: int, batch_plan: PlannedBat
     if connection.dialect.name == "postgresql":
         _copy_in_flight(connection, account_id, batch_id, batch_plan.rows, new_skus=new_skus)
     else:
-        _insert_in_flight(connection, [(account_id, sku, PENDING_STORED, batch_id, message_id, quantity,
-                                        price) for message_id, sku, quantity, price in batch_plan.rows])
+        _insert_in_flight(connection, account_id, batch_id, batch_plan.rows)
     run.batches_total += 1
     run.changed_count += batch_plan.message_count
     session.commit()
@@ -254,18 +254,24 @@ _IN_FLIGHT_NAMES = ", ".join(_IN_FLIGHT_COLUMNS)
 _IN_FLIGHT_UPDATE = "UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _IN_FLIGHT_COLUMNS[2:])
 
 
-def _insert_in_flight(connection: SAConnection, params: list[tuple[Any, ...]]) -> None:
-    """Write the rows with the driver's executemany (SQLite)."""
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+def _insert_in_flight(connection: SAConnection, account_id: int, batch_id: int,
+                      rows: Sequence[MessageRow]) -> None:
+    """Write the rows with one ``INSERT … SELECT`` over the batch given as one JSON text (SQLite).
+
+    SQLite's ``json_each`` reads the rows in C, in the array's (message) order, where executemany bound seven
+    values a row from Python. The upsert of one statement handles rows one after the other, as executemany
+    did, so a SKU given twice keeps its last message.
+    """
+    content = json.dumps(rows, separators=(",", ":"))  # [[message_id, sku, quantity, price], …]
     insert = (f"INSERT INTO listing_state ({_IN_FLIGHT_NAMES}) "  # noqa: S608
-              f"VALUES ({', '.join([mark] * len(_IN_FLIGHT_COLUMNS))}) ON CONFLICT (account_id, sku) DO ")
+              "SELECT ?, value ->> 1, ?, ?, value ->> 0, value ->> 2, value ->> 3 FROM json_each(?) "
+              "WHERE true ON CONFLICT (account_id, sku) DO ")
+    params = (account_id, PENDING_STORED, batch_id, content)
     # Most SKUs of a first sync have no row yet, and a plain insert costs SQLite less than an upsert. If any
     # row was there already, the upsert of every row gives exactly the upsert's result (the rows just
     # inserted get the same values again).
-    inserted = -1
-    if connection.dialect.supports_sane_multi_rowcount:
-        inserted = connection.exec_driver_sql(insert + "NOTHING", params).rowcount
-    if inserted != len(params):
+    inserted = connection.exec_driver_sql(insert + "NOTHING", params).rowcount
+    if inserted != len(rows):
         connection.exec_driver_sql(insert + _IN_FLIGHT_UPDATE, params)
 
 
