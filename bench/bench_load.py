@@ -356,9 +356,9 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one script, read top to bo
     parser.add_argument("--skus", type=int, default=1000, help="products per small merchant (default 1000)")
     parser.add_argument("--big-skus", type=int, default=1_000_000, help="the big merchant's products")
     parser.add_argument("--workers", type=int, default=4, help="rq worker processes (default 4)")
-    parser.add_argument("--worker-class", default="rq.worker.Worker",
-                        help="rq worker --worker-class (default rq.worker.Worker, as the Procfile: a fork "
-                             "per job)")
+    parser.add_argument("--worker-class", default=None,
+                        help="rq worker --worker-class (default: the Procfile's jobs.worker.InProcessWorker; "
+                             "rq.worker.Worker forks a work-horse per job)")
     parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--interval", type=int, default=120, help="SYNC_INTERVAL for the test, seconds")
     parser.add_argument("--cycles", type=int, default=3, help="cron ticks with changes to measure")
@@ -377,8 +377,9 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one script, read top to bo
     os.environ.setdefault("AMAZON_MODELS_DIR", str(models_dir()))
     os.environ.setdefault("APP_ENV", "development")
     scale = args.time_scale
+    worker_class = args.worker_class or "jobs.worker.InProcessWorker"
     size = (f"{args.accounts:,} accounts × {args.skus:,} SKUs + 1 account × {args.big_skus:,} SKUs, "
-            f"{args.workers} workers ({args.worker_class}), {args.db}, SYNC_INTERVAL {args.interval} s, "
+            f"{args.workers} workers ({worker_class}), {args.db}, SYNC_INTERVAL {args.interval} s, "
             f"sandbox time scale {scale:g}")
     print(f"load test: {size}", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
@@ -433,7 +434,7 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one script, read top to bo
             log = (workdir / "processes.log").open("ab")
             for _ in range(args.workers):
                 processes.append(subprocess.Popen(
-                    [rq, "worker", "-c", "jobs.worker_config", "--worker-class", args.worker_class,
+                    [rq, "worker", "-c", "jobs.worker_config", "--worker-class", worker_class,
                      "--with-scheduler", "--url", redis_server.url,
                      "urgent", "sync", "reconcile", "health"],
                     cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))

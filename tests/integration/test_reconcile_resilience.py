@@ -138,9 +138,12 @@ def _midway(db: Session, account_id: int) -> ReconcileSweep | None:
 
 
 def start_reconcile_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """Start a real ``rq worker`` on the reconcile queue (forks a work-horse per job, as in production)."""
+    """Start a real ``rq worker`` on the reconcile queue, of the Procfile's class (``jobs/worker.py``)."""
+    from jobs.worker import WORKER_CLASS
+
     rq = str(Path(sys.executable).with_name("rq"))
     with log.open("ab") as handle:
-        return subprocess.Popen([rq, "worker", "--with-scheduler", "--url", env["REDIS_URL"],
-                                 RECONCILE_QUEUE], cwd=REPO_ROOT, env={**os.environ, **env}, stdout=handle,
+        return subprocess.Popen([rq, "worker", "--worker-class", WORKER_CLASS, "--with-scheduler", "--url",
+                                 env["REDIS_URL"], RECONCILE_QUEUE],
+                                cwd=REPO_ROOT, env={**os.environ, **env}, stdout=handle,
                                 stderr=subprocess.STDOUT)

@@ -37,10 +37,13 @@ LISTINGS_OPERATIONS = ("patchListingsItem", "getListingsItem", "searchListingsIt
 
 def start_lane_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """Start a real ``rq worker`` on the urgent and sync queues, as the Procfile does."""
+    from jobs.worker import WORKER_CLASS
+
     rq = str(Path(sys.executable).with_name("rq"))
     with log.open("ab") as handle:
-        return subprocess.Popen([rq, "worker", "--with-scheduler", "--url", env["REDIS_URL"], "urgent",
-                                 "sync"], cwd=REPO_ROOT, env={**os.environ, **env}, stdout=handle,
+        return subprocess.Popen([rq, "worker", "--worker-class", WORKER_CLASS, "--with-scheduler", "--url",
+                                 env["REDIS_URL"], "urgent", "sync"],
+                                cwd=REPO_ROOT, env={**os.environ, **env}, stdout=handle,
                                 stderr=subprocess.STDOUT)
 
 
