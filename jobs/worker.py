@@ -30,12 +30,29 @@ from __future__ import annotations
 
 import os
 import signal
+from typing import Any
 
 from rq.worker import SimpleWorker, WorkerStatus
+
+#: How often (seconds) a worker does RQ's maintenance, where it takes over the scheduler of delayed jobs from
+#: a worker that died (RQ's default is every 600 s, and an idle worker looks only when its 405-s wait for a
+#: job ends). Until then no delayed job (a follow-up poll, a change's run) is enqueued: a SIGKILLed worker's
+#: replacement left them waiting for ten minutes.
+MAINTENANCE_INTERVAL = 60
 
 
 class InProcessWorker(SimpleWorker):
     """Run each job in the worker's own process; a kill of the job ends the process."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["maintenance_interval"] = min(int(kwargs.get("maintenance_interval") or MAINTENANCE_INTERVAL),
+                                             MAINTENANCE_INTERVAL)
+        super().__init__(*args, **kwargs)
+
+    @property
+    def dequeue_timeout(self) -> int:
+        """Wait for a job at most until the next maintenance is due (see ``MAINTENANCE_INTERVAL``)."""
+        return min(super().dequeue_timeout, MAINTENANCE_INTERVAL)
 
     @property
     def horse_pid(self) -> int:
