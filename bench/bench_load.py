@@ -356,9 +356,9 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one script, read top to bo
     parser.add_argument("--skus", type=int, default=1000, help="products per small merchant (default 1000)")
     parser.add_argument("--big-skus", type=int, default=1_000_000, help="the big merchant's products")
     parser.add_argument("--workers", type=int, default=4, help="rq worker processes (default 4)")
-    parser.add_argument("--worker-class", default=None,
-                        help="rq worker --worker-class (default: the Procfile's jobs.worker.InProcessWorker; "
-                             "rq.worker.Worker forks a work-horse per job)")
+    parser.add_argument("--worker-class", default="jobs.queue.InProcessWorker",
+                        help="rq worker --worker-class (default jobs.queue.InProcessWorker, as the "
+                             "Procfile; rq.worker.Worker forks a work-horse per job)")
     parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--interval", type=int, default=120, help="SYNC_INTERVAL for the test, seconds")
     parser.add_argument("--cycles", type=int, default=3, help="cron ticks with changes to measure")
@@ -377,7 +377,7 @@ def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one script, read top to bo
     os.environ.setdefault("AMAZON_MODELS_DIR", str(models_dir()))
     os.environ.setdefault("APP_ENV", "development")
     scale = args.time_scale
-    worker_class = args.worker_class or "jobs.worker.InProcessWorker"
+    worker_class = args.worker_class
     size = (f"{args.accounts:,} accounts × {args.skus:,} SKUs + 1 account × {args.big_skus:,} SKUs, "
             f"{args.workers} workers ({worker_class}), {args.db}, SYNC_INTERVAL {args.interval} s, "
             f"sandbox time scale {scale:g}")

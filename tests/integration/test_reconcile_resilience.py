@@ -138,8 +138,8 @@ def _midway(db: Session, account_id: int) -> ReconcileSweep | None:
 
 
 def start_reconcile_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """Start a real ``rq worker`` on the reconcile queue, of the Procfile's class (``jobs/worker.py``)."""
-    from jobs.worker import WORKER_CLASS
+    """Start a real ``rq worker`` on the reconcile queue, of the Procfile's class (``InProcessWorker``)."""
+    from jobs.queue import WORKER_CLASS
 
     rq = str(Path(sys.executable).with_name("rq"))
     with log.open("ab") as handle:

@@ -37,7 +37,7 @@ LISTINGS_OPERATIONS = ("patchListingsItem", "getListingsItem", "searchListingsIt
 
 def start_lane_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """Start a real ``rq worker`` on the urgent and sync queues, as the Procfile does."""
-    from jobs.worker import WORKER_CLASS
+    from jobs.queue import WORKER_CLASS
 
     rq = str(Path(sys.executable).with_name("rq"))
     with log.open("ab") as handle:
