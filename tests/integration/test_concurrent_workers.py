@@ -89,7 +89,10 @@ def test_four_workers_with_sigkills_never_submit_a_feed_twice_and_converge(
         kill_worker(victim)
     start(WORKERS)
     start(WORKERS + 1)
-    wait_until(lambda: _feeds_out(db) >= 10, timeout=60, message="ten feeds to be submitted")
+    # The first worker started holds RQ's scheduler, and it was just killed: the runs' delayed follow-ups wait
+    # until a live worker takes the scheduler over, at its next maintenance after the dead one's lock expires
+    # (jobs.queue.MAINTENANCE_INTERVAL 60 s + RQ's lock, 61 s). So allow three minutes, not one.
+    wait_until(lambda: _feeds_out(db) >= 10, timeout=180, message="ten feeds to be submitted")
     kill_worker(worker_processes[1])
     start(WORKERS + 2)
     sandbox.processing(delay=0.5)
