@@ -43,15 +43,24 @@ def test_a_worker_runs_its_jobs_in_its_own_process_without_a_fork_per_job(
     assert [job.return_value() for job in jobs] == [worker.pid] * 3
 
 
-def test_stop_workers_ends_a_worker_in_the_middle_of_its_job_at_once(
-        redis_url: str, worker_processes: list[subprocess.Popen[bytes]], tmp_path: Path) -> None:
-    redis = Redis.from_url(redis_url)
-    # A job far longer than this test waits: only a stop that ends the job lets the worker exit in time.
+def _worker_in_a_long_job(redis: Redis, redis_url: str, worker_processes: list[subprocess.Popen[bytes]],
+                          tmp_path: Path) -> tuple[Job, subprocess.Popen[bytes]]:
+    """Start a worker and wait until it runs a job far longer than a test waits.
+
+    Only a stop that ends the job lets such a worker exit in time.
+    """
     long_job = Queue(QUEUE, connection=redis).enqueue("time.sleep", 3600, job_timeout=7200)
     worker = start_worker({"REDIS_URL": redis_url}, log=tmp_path / "worker.log", queues=(QUEUE,))
     worker_processes.append(worker)
     wait_until(lambda: long_job.get_status(refresh=True) == JobStatus.STARTED, timeout=60,
                message="the long job to start")
+    return long_job, worker
+
+
+def test_stop_workers_ends_a_worker_in_the_middle_of_its_job_at_once(
+        redis_url: str, worker_processes: list[subprocess.Popen[bytes]], tmp_path: Path) -> None:
+    redis = Redis.from_url(redis_url)
+    long_job, worker = _worker_in_a_long_job(redis, redis_url, worker_processes, tmp_path)
 
     names: list[Any] = stop_workers(redis)
 
@@ -63,11 +72,7 @@ def test_stop_workers_ends_a_worker_in_the_middle_of_its_job_at_once(
 def test_a_second_stop_signal_ends_a_worker_in_the_middle_of_its_job(
         redis_url: str, worker_processes: list[subprocess.Popen[bytes]], tmp_path: Path) -> None:
     redis = Redis.from_url(redis_url)
-    long_job = Queue(QUEUE, connection=redis).enqueue("time.sleep", 3600, job_timeout=7200)
-    worker = start_worker({"REDIS_URL": redis_url}, log=tmp_path / "worker.log", queues=(QUEUE,))
-    worker_processes.append(worker)
-    wait_until(lambda: long_job.get_status(refresh=True) == JobStatus.STARTED, timeout=60,
-               message="the long job to start")
+    long_job, worker = _worker_in_a_long_job(redis, redis_url, worker_processes, tmp_path)
 
     def stopped_after_another_signal() -> bool:
         # The first SIGTERM is a warm shut-down (wait for the job); the next is a cold one. RQ ignores one
