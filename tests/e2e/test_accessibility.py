@@ -136,3 +136,14 @@ def test_a_paused_sync_page_and_a_restore_confirmation_are_accessible_and_fit_a_
     for name, path in paths:
         desktop.goto(live_server.url + path)
         BasePage(desktop, live_server.url).screenshot("states", name.replace(" ", "-").replace(",", ""))
+    # The paused Sync page's head: its Re-authorize button sits where "Sync now" does, at the heading's right,
+    # with its help lined up under it (it was once pushed under the heading and indented by its help's width).
+    desktop.goto(live_server.url + "/sync/")
+    head = desktop.locator(".sync-head").bounding_box()
+    heading = desktop.locator(".sync-head h1").bounding_box()
+    button = desktop.locator(".sync-head .sync-now button").bounding_box()
+    help_text = desktop.locator(".sync-head .sync-now .help").bounding_box()
+    assert head and heading and button and help_text
+    assert abs((button["x"] + button["width"]) - (head["x"] + head["width"])) <= 1
+    assert abs((help_text["x"] + help_text["width"]) - (button["x"] + button["width"])) <= 1
+    assert button["y"] < heading["y"] + heading["height"], "the button should sit beside the heading"
