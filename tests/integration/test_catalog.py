@@ -480,6 +480,35 @@ def test_the_catalog_page_runs_the_same_number_of_queries_for_one_row_or_a_full_
     assert html.count("Accepted") == 2 and html.count("Not sent yet") == 48
 
 
+def test_the_results_table_reads_its_products_as_plain_rows_not_orm_entities(
+    client, signed_in_as, merchant, db
+) -> None:
+    """No statement over ``product`` goes through the ORM: its per-row loading cost a third of the page."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session as OrmSession
+
+    add_products(db, merchant.account.id, [(f"LAMP-{i:02d}", i, 1999) for i in range(60)]
+                 + [(f"TENT-{i:02d}", i, 1999) for i in range(3)])
+    signed_in_as("staff")
+    through_orm: list[str] = []
+
+    def record(state) -> None:  # type: ignore[no-untyped-def]
+        through_orm.append(" ".join(str(state.statement).split()))
+
+    searches = [{"q": "lamp", "outcome": "in_stock"}, {"q": "lamp"}, {"q": "la"}, {"q": "tent"},
+                {"outcome": "out_of_stock"}, {"outcome": "not_on_amazon"}, {"q": "lamp", "after": "LAMP-09"}]
+    event.listen(OrmSession, "do_orm_execute", record)
+    try:
+        for search in searches:
+            response = client.get(RESULTS, query_string=search, headers={"HX-Request": "true"})
+            html = response.get_data(as_text=True)
+            assert '<td class="sku"' in html or "No products match" in html
+    finally:
+        event.remove(OrmSession, "do_orm_execute", record)
+    assert through_orm, "the listener saw the sign-in check"
+    assert not [s for s in through_orm if re.search(r"\bFROM product\b|\bJOIN product\b", s)], through_orm
+
+
 def test_the_results_table_names_the_rejected_filter_with_its_count_and_each_rows_last_sync(
     client, signed_in_as, merchant, db
 ) -> None:

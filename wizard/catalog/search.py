@@ -92,8 +92,10 @@ def page_of(session: Session, conditions: list[Any], *, after: str | None = None
     query = (select(Product) if shape is None else shape).where(*conditions)
 
     def fetch(statement: Select[Any]) -> list[Any]:
-        result = session.execute(statement)
-        return list(result.scalars() if shape is None else result.all())
+        if shape is None:
+            return list(session.execute(statement).scalars())
+        # Rows, not entities: the connection skips the ORM's per-row loading (a third of the page's cost).
+        return list(session.connection().execute(statement).all())
 
     if before is not None:
         found = fetch(query.where(sku < before).order_by(sku.desc()).limit(size + 1))
@@ -112,7 +114,7 @@ def page_of(session: Session, conditions: list[Any], *, after: str | None = None
 def bounded_count(session: Session, conditions: list[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
     """Return how many products match (at most ``cap``) and whether more than ``cap`` do."""
     matching = select(col(Product.id)).where(*conditions).limit(cap + 1).subquery()
-    count = int(session.execute(select(func.count()).select_from(matching)).scalar_one())
+    count = int(session.connection().execute(select(func.count()).select_from(matching)).scalar_one())
     return min(count, cap), count > cap
 
 
@@ -146,7 +148,7 @@ def _hits(session: Session, conditions: list[Any], query: str, cap: int) -> tupl
     match = text(f"{SEARCH_TABLE} MATCH :phrase").bindparams(phrase=_phrase(query))
     joined = _IndexFirst(_INDEX, product, product.c.id == _INDEX.c.rowid)
     found = select(product.c.id).select_from(joined).where(match, *conditions).limit(cap + 1).subquery()
-    count, ids = session.execute(select(func.count(), func.group_concat(found.c.id))).one()
+    count, ids = session.connection().execute(select(func.count(), func.group_concat(found.c.id))).one()
     if not count or count > cap:
         return int(count), []
     return int(count), [int(i) for i in str(ids).split(",")]

@@ -29,6 +29,7 @@ from wizard.models import Account, AmazonSettings, CatalogImport, ListingState, 
 from wizard.models.catalog import SKU_MAX_LENGTH
 from wizard.models.reconcile import AmazonListing
 from wizard.reconcile import status as reconcile_status
+from wizard.reconcile.status import AmazonView
 from wizard.rendering import render_fragment, render_page
 from wizard.security import Refused, can_manage, current_account, current_user, manage, signed_in
 from wizard.settings.preview import reason_counts
@@ -59,14 +60,53 @@ class TokenForm(FlaskForm):
     ])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CatalogRow:
-    """A product with what Amazon should show for it and why, and its last sync result (None: never sent)."""
+    """One row of the results table as the merchant reads it: its cells' text, built once in Python.
 
-    #: The product's row: ``sku``, ``title``, ``available`` and ``price_cents`` (see :data:`_PAGE`).
-    product: Any
-    decision: r.Decision
-    state: SyncState | ListingState | None
+    The template prints these as they are (50 rows × 7 cells per page; Jinja logic per cell cost more than the
+    queries). ``sent`` and ``live`` go to the two cell macros when there is something to show.
+    """
+
+    sku: str
+    title: str
+    #: ``available`` with thousands separators, and the product's price in dollars.
+    available: str
+    price: str
+    #: "Ecommerce will send": the outcome's CSS suffix and label, "Qty" or "Would be qty", the quantity and
+    #: the price sent ("no price" when none).
+    outcome: str
+    outcome_label: str
+    quantity_label: str
+    quantity: int
+    send_price: str
+    #: "Why this number": the rule's sentence, then what Amazon shows beside it.
+    why: str
+    #: The product's sync result once sent or being sent (None: "Not sent yet").
+    sent: SyncState | None
+    #: What Amazon shows for it (None: not checked on Amazon yet).
+    live: AmazonView | None
+
+
+def catalog_row(product: Any, rules: r.Rules, state: SyncState | None,
+                live: AmazonView | None) -> CatalogRow:
+    """Return the row the results table shows for ``product`` (its ``sku``, ``title``, stock and price)."""
+    decision = r.decide(product.available, product.price_cents, rules)
+    why = decision.explanation
+    if live is not None and not live.on_amazon:
+        outcome, label, quantity_label = "not-on-amazon", "Not on Amazon", "Would be qty"
+        why += " · Not on Amazon, so not sent"
+    else:
+        outcome, label, quantity_label = decision.reason, r.REASON_LABELS[decision.reason], "Qty"
+        if live is not None and live.quantity is not None:
+            why += f" · Amazon shows {live.quantity} now"
+    never_sent = state is None or state.sent_at is None and state.inflight_batch_id is None
+    return CatalogRow(
+        sku=product.sku, title=product.title, available=f"{product.available:,}",
+        price=r.format_usd(product.price_cents), outcome=outcome, outcome_label=label,
+        quantity_label=quantity_label, quantity=decision.quantity,
+        send_price="no price" if decision.price_cents is None else r.format_usd(decision.price_cents),
+        why=why, sent=None if never_sent else state, live=live)
 
 
 @dataclass(frozen=True)
@@ -188,13 +228,12 @@ def search(account_id: int, rules: r.Rules, *, query: str, outcome: str, after: 
     else:
         total, more = _filter_count(account_id, rules, outcome, conditions)
         found = catalog_search.page_of(session, conditions, after=after, before=before, shape=_PAGE)
-    rows = [CatalogRow(p, r.decide(p.available, p.price_cents, rules), _sync_state(p))
-            for p in found.products]
     listings = [listing for listing in map(_listing, found.products) if listing is not None]
     amazon = reconcile_status.views_of(session, account_id, listings,
                                        current_app.config["AMAZON_SELLER_CENTRAL_URL"])
+    rows = [catalog_row(p, rules, _sync_state(p), amazon.get(p.sku)) for p in found.products]
     return {"rows": rows, "total": total, "more": more, "next_after": found.next_after,
-            "prev_before": found.prev_before, "query": query, "outcome": outcome, "amazon": amazon}
+            "prev_before": found.prev_before, "query": query, "outcome": outcome}
 
 
 def _search_args(results: dict[str, Any], *, after: str | None = None,
@@ -246,7 +285,7 @@ def _results_context(rules: r.Rules, results: dict[str, Any], *, every_label: bo
     return {
         "rules": rules, "results": results, "filters": _filters(account.id) if counted else FILTERS,
         "usd": r.format_usd,
-        "labels": r.REASON_LABELS, "not_on_amazon_advice": reconcile_status.NOT_ON_AMAZON_ADVICE,
+        "not_on_amazon_advice": reconcile_status.NOT_ON_AMAZON_ADVICE,
         "page_url": lambda **cursor: url_for("catalog.index", **_search_args(results, **cursor)),
         "fragment_url": lambda **cursor: url_for("catalog.results", **_search_args(results, **cursor)),
     }
