@@ -5,7 +5,8 @@ call it, so the web and the worker can never disagree. The rule itself is writte
 :func:`outcome_conditions`, as an ordered list of comparisons that work on plain ints (``decide``) and on SQL
 column expressions alike: ``reason_expr`` / ``quantity_expr`` / ``reason_condition`` at the end of this module
 build SQL ``CASE`` expressions from the very same list, for the preview's aggregates, the catalog's filters
-and the sync's pre-filter.
+and the sync's pre-filter; ``quantity_sql`` writes it as SQL text with the settings bound (the home page's
+in-stock count) and ``values_planner`` as Python source (the sync's loop).
 
 The guide's rule (Settings > Amazon):
 
@@ -497,3 +498,93 @@ def values_planner(rules: Rules) -> Planner:
     namespace: dict[str, Any] = {}
     exec(compile("\n".join(lines), f"<values_planner {rules}>", "exec"), namespace)  # noqa: S102
     return namespace["planner"]
+
+
+# --- The same rule as SQL text with its values bound (for statements cached by their text) -----------------
+
+
+class _SqlText:
+    """A SQL expression standing for a value: comparing it with an int yields the comparison's SQL text.
+
+    As :class:`_Source` for the planner, :func:`outcome_conditions` evaluated with these writes the SQL. Each
+    int it compares with becomes a bind parameter (added to ``params``), so the text depends only on the
+    rule's shape, and a statement built from it can be cached by its text whatever the settings' values.
+    """
+
+    def __init__(self, text: str, params: dict[str, int]) -> None:
+        self.text = text
+        self.params = params
+
+    def bind(self, value: object) -> str:
+        """Return a new bind parameter's placeholder for the int ``value``, added to ``params``."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"the rule compares with ints only, not {value!r}")
+        name = f"rule_{len(self.params)}"
+        self.params[name] = value
+        return f":{name}"
+
+    def _compare(self, operator: str, other: object) -> _SqlText:
+        return _SqlText(f"{self.text} {operator} {self.bind(other)}", self.params)
+
+    def __lt__(self, other: object) -> _SqlText:
+        return self._compare("<", other)
+
+    def __le__(self, other: object) -> _SqlText:
+        return self._compare("<=", other)
+
+    def __gt__(self, other: object) -> _SqlText:
+        return self._compare(">", other)
+
+    def __ge__(self, other: object) -> _SqlText:
+        return self._compare(">=", other)
+
+
+def quantity_sql(rules: Rules, available: str, price_cents: str, params: dict[str, int]) -> str:
+    """Return SQL text of a ``CASE`` giving the quantity Amazon should show under ``rules``.
+
+    ``available`` and ``price_cents`` are SQL expressions (column names, placeholders). The values the rule
+    compares with are bound: they are added to ``params`` as ``rule_<n>``, numbered on from its size, so one
+    statement may hold several of these and still be the same text for every value of the settings.
+    """
+    stock, price = _SqlText(f"({available})", params), _SqlText(f"({price_cents})", params)
+
+    def sql_of(value: Any) -> str:
+        return value.text if isinstance(value, _SqlText) else stock.bind(value)
+
+    whens = [f"WHEN {sql_of(condition)} THEN {sql_of(quantity_for(reason, stock, rules))}"
+             for reason, condition in outcome_conditions(rules, stock, price)]
+    return f"(CASE {' '.join(whens)} ELSE {sql_of(quantity_for(ALL_UNITS, stock, rules))} END)"
+
+
+class _PriceCuts:
+    """Stands for the price in :func:`outcome_conditions` and records where each comparison splits prices."""
+
+    def __init__(self) -> None:
+        self.cuts: set[int] = set()
+
+    def _cut(self, at: int) -> bool:
+        self.cuts.add(at)
+        return False  # the rule only lists its conditions; what they are does not matter here
+
+    def __lt__(self, other: int) -> bool:
+        return self._cut(other)  # p < t: t-1 and t differ
+
+    def __ge__(self, other: int) -> bool:
+        return self._cut(other)
+
+    def __le__(self, other: int) -> bool:
+        return self._cut(other + 1)  # p <= t: t and t+1 differ
+
+    def __gt__(self, other: int) -> bool:
+        return self._cut(other + 1)
+
+
+def price_cuts(rules: Rules) -> set[int]:
+    """Return the prices ``p`` where the outcome under ``rules`` may differ between ``p - 1`` and ``p``.
+
+    Read from :func:`outcome_conditions` itself (every price it compares with), so counts over price bands
+    that split prices there (the home page's, from the stored histograms) follow the rule as it is written.
+    """
+    price = _PriceCuts()
+    outcome_conditions(rules, 0, price)
+    return price.cuts

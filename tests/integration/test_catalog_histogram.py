@@ -151,6 +151,69 @@ def test_a_threshold_inside_a_stored_band_counts_every_exact_price_on_its_side(
         assert products_in_stock(db, account_id, rules) == (len(catalog), in_stock)
 
 
+_RULE = r.outcome_conditions
+
+
+def _with(reason: str, condition: Any) -> Any:
+    """Return the rule with ``reason``'s condition replaced by ``condition(rules, available, price)``."""
+    def edited(rules: Rules, available: Any, price_cents: Any) -> list[tuple[str, Any]]:
+        return [(code, condition(rules, available, price_cents) if code == reason else test)
+                for code, test in _RULE(rules, available, price_cents)]
+    return edited
+
+
+def _ceiling_0_is_no_ceiling(rules: Rules, available: Any, price_cents: Any) -> list[tuple[str, Any]]:
+    return [(code, test) for code, test in _RULE(rules, available, price_cents)
+            if code != r.CAPPED or rules.inventory_ceiling]
+
+
+#: Edits someone could make to ``outcome_conditions``, each with a product whose outcome it changes:
+#: (available, price, rules). A count that restates the rule instead of reading it keeps the old answer.
+RULE_EDITS = {
+    "the threshold itself is too low": (
+        _with(r.BELOW_PRICE_THRESHOLD, lambda rules, _, price: price <= rules.min_price_cents),
+        (5, 1250, Rules(min_price_cents=1250))),
+    "a $0.00 price keeps a product off Amazon": (
+        _with(r.BELOW_PRICE_THRESHOLD, lambda rules, _, price: price < max(1, rules.min_price_cents)),
+        (5, 0, Rules())),
+    "the threshold is compared inside a stored band": (
+        _with(r.BELOW_PRICE_THRESHOLD, lambda rules, _, price: price < rules.min_price_cents + 37),
+        (5, 1260, Rules(min_price_cents=1250))),
+    "the buffer must be exceeded": (
+        _with(r.BELOW_BUFFER, lambda rules, available, _: available <= rules.inventory_buffer),
+        (5, 2000, Rules(inventory_buffer=5))),
+    "a ceiling of 0 means no ceiling": (_ceiling_0_is_no_ceiling, (5, 2000, Rules(inventory_ceiling=0))),
+}
+
+
+@pytest.mark.parametrize("edit", RULE_EDITS)
+def test_the_in_stock_count_and_the_preview_follow_an_edited_rule(
+        db: Session, merchant: Merchant, monkeypatch: pytest.MonkeyPatch, edit: str) -> None:
+    # The count must be written by the rule's one definition: edit outcome_conditions and the count follows,
+    # at every price and stock level around the edges the edit moves.
+    edited, (available, price, witness) = RULE_EDITS[edit]
+    before = decide(available, price, witness).in_stock
+    monkeypatch.setattr(r, "outcome_conditions", edited)
+    assert decide(available, price, witness).in_stock != before  # the edit changes what the sync sends
+    account_id = merchant.account.id
+    assert account_id is not None
+    catalog = {f"P{price}-{stock}": (stock, price)
+               for price in [0, 1, 2, *range(1190, 1311), 1999, 2000, 2001, 2037, 2038]
+               for stock in (0, 1, 4, 5, 6, 50)}
+    write_rows(db.connection(), account_id, [Row(sku, None, a, p) for sku, (a, p) in catalog.items()])
+    db.commit()
+    settings = [Rules(inventory_buffer=buffer, inventory_ceiling=ceiling, min_price_cents=cents)
+                for buffer in (0, 5) for ceiling in (None, 0, 3) for cents in (0, 1250, 1290, 2000)]
+    for rules in [witness, *settings]:
+        in_stock = sum(decide(a, p, rules).in_stock for a, p in catalog.values())
+        assert products_in_stock(db, account_id, rules) == (len(catalog), in_stock), rules
+    # The preview's counts follow it too.
+    for current, proposed in zip(settings, [witness, *settings[:-1]], strict=True):
+        expected = _scan(catalog.values(), current, proposed)
+        summary = impact(db, account_id, current, proposed, examples=0).summary()
+        assert {key: summary[key] for key in expected} == expected, (current, proposed)
+
+
 #: What makes a product an example of each line of the preview, from ``decide()`` on its own row.
 EXAMPLE_KEYS = {
     "going_out": lambda now, after: now.in_stock and not after.in_stock,

@@ -97,8 +97,9 @@ class _Group:
 
 
 def _price_bands(*rule_sets: Rules) -> list[tuple[int, int | None]]:
-    """Split prices where ``decide()`` can change its mind: at 1 (a price to send) and at each threshold."""
-    cuts = sorted({1, *(rules.min_price_cents for rules in rule_sets)} - {0})
+    """Split prices where ``decide()`` can change its mind: at 1 (a price to send) and wherever the rule
+    compares the price (``rules.price_cuts``: at the threshold)."""
+    cuts = sorted({1, *(cut for rules in rule_sets for cut in r.price_cuts(rules))} - {0})
     lows = [0, *cuts]
     return [(lo, lows[i + 1] if i + 1 < len(lows) else None) for i, lo in enumerate(lows)]
 
@@ -122,13 +123,7 @@ def _histogram(session: Session, account_id: int, current: Rules, proposed: Rule
     params: dict[str, int] = {"account": account_id, "tail": tail_from}
     params.update({f"hi{i}": hi for i, (_, hi) in enumerate(bands) if hi is not None})
     anchors = []
-    for i, start in enumerate(sorted({band_of(lo) for lo, _ in bands if band_of(lo) != lo})):
-        end = band_end(start)
-        inside = [lo for lo, _ in bands if start < lo < end]  # the thresholds that cut this stored band
-        if end - min(inside) <= max(inside) - start:
-            anchor, low, high = start, min(inside), end  # counted below the cut; move the cells above it
-        else:
-            anchor, low, high = end - 1, start, max(inside)  # counted above the cut; move the cells below it
+    for i, (start, anchor, low, high) in enumerate(_cut_bands(frozenset(lo for lo, _ in bands))):
         anchors.append(_rule_band(bands, anchor))
         params.update({f"cut{i}": start, f"anchor{i}": anchors[-1], f"from{i}": low, f"to{i}": high})
     totals: dict[tuple[int, int], list[int]] = {}
@@ -255,29 +250,62 @@ def products_in_stock(session: Session, account_id: int, rules: Rules) -> tuple[
     """Return how many products the account has and how many are in stock on Amazon under ``rules``.
 
     The same figures as :func:`impact`'s ``total`` and ``in_stock_now`` (a test checks they agree), for the
-    home page's catalog card: a product is in stock when its price meets the threshold and its stock the
-    gate (at least 1 and the buffer), unless a ceiling of 0 caps everything to 0. That is one sum over the
-    coarse histogram, plus the exact-price cells of the band the threshold cuts: no grouping, no groups to
-    decide in Python.
+    home page's catalog card. "In stock" is the rule itself: the quantity that ``outcome_conditions`` and
+    ``quantity_for`` give (``rules.quantity_sql``, the settings bound) above 0. One sum over the coarse
+    histogram's cells, each band standing for all its prices, and one over the exact-price cells of each band
+    that a price the rule compares with cuts (:func:`_cut_bands`). No grouping, nothing decided in Python.
     """
-    # A ceiling of 0 puts nothing in stock: a gate past the stock cap counts no cell.
-    gate = STOCK_CAP + 1 if rules.inventory_ceiling == 0 else max(1, rules.inventory_buffer)
-    threshold = rules.min_price_cents
-    start = band_of(threshold)
-    # A threshold inside a band: the band's cells at or above it come from the exact-price histogram.
-    first_band = threshold if start == threshold else band_end(start)
-    params = {"account": account_id, "gate": gate, "band": first_band, "price": threshold}
-    totals = session.execute(_in_stock_sql(), params).all()
+    params: dict[str, int] = {"account": account_id}
+    # Written once with a stand-in for the price, then read at each part's price with the same bound values.
+    quantity = r.quantity_sql(rules, "stock", _PRICE, params)
+
+    def in_stock(price: str) -> str:
+        return f"sum(CASE WHEN {quantity.replace(_PRICE, price)} > 0 THEN products ELSE 0 END)"
+
+    cuts = _cut_bands(frozenset(r.price_cuts(rules)))
+    # A cut band's coarse cell counts at its anchor price; its exact cells in [from, to) then replace the
+    # anchor's outcome by their own (counted at their price, minus at the anchor's).
+    price = "band"
+    if any(anchor != start for start, anchor, _, _ in cuts):
+        whens = " ".join(f"WHEN band = :cut{i} THEN CAST(:anchor{i} AS INTEGER)" for i in range(len(cuts)))
+        price = f"CASE {whens} ELSE band END"
+    parts = [f"SELECT sum(products), {in_stock(price)} FROM {HISTOGRAM} WHERE account_id = :account"]  # noqa: S608
+    for i, (start, anchor, low, high) in enumerate(cuts):
+        params.update({f"cut{i}": start, f"anchor{i}": anchor, f"from{i}": low, f"to{i}": high})
+        parts.append(f"SELECT 0, {in_stock('price_cents')} - {in_stock(f':anchor{i}')} "  # noqa: S608
+                     f"FROM {PRICE_HISTOGRAM} WHERE account_id = :account "
+                     f"AND price_cents >= :from{i} AND price_cents < :to{i}")
+    totals = session.execute(_statement(" UNION ALL ".join(parts)), params).all()
     return sum(int(row[0] or 0) for row in totals), sum(int(row[1] or 0) for row in totals)
 
 
-@cache
-def _in_stock_sql() -> TextClause:
-    """Return the query of :func:`products_in_stock`: one row from each histogram (built once)."""
-    in_stock = "CASE WHEN stock >= :gate AND band >= :band THEN products ELSE 0 END"
-    return text(f"SELECT sum(products), sum({in_stock}) FROM {HISTOGRAM} WHERE account_id = :account "  # noqa: S608
-                f"UNION ALL SELECT 0, sum(products) FROM {PRICE_HISTOGRAM} WHERE account_id = :account "
-                "AND price_cents >= :price AND price_cents < :band AND stock >= :gate")
+#: Stands for the price in :func:`products_in_stock`'s rule text until each part puts its own price there.
+_PRICE = "__price__"
+
+
+@lru_cache(maxsize=256)
+def _cut_bands(cuts: frozenset[int]) -> tuple[tuple[int, int, int, int], ...]:
+    """Return ``(start, anchor, low, high)`` for each stored price band that a price in ``cuts`` falls inside.
+
+    Every price of the band outside ``[low, high)`` has the outcome of the ``anchor`` price (no cut lies
+    between them), so the coarse cell is counted at the anchor and only the exact cells in ``[low, high)``
+    are read: the narrower side of the cuts, at most half a band.
+    """
+    found = []
+    for start in sorted({band_of(cut) for cut in cuts if band_of(cut) != cut}):
+        end = band_end(start)
+        inside = [cut for cut in cuts if start < cut < end]
+        if end - min(inside) <= max(inside) - start:
+            found.append((start, start, min(inside), end))  # counted below the cuts; read the cells above
+        else:
+            found.append((start, end - 1, start, max(inside)))  # counted above the cuts; read the cells below
+    return tuple(found)
+
+
+@lru_cache(maxsize=256)
+def _statement(sql: str) -> TextClause:
+    """Return ``sql`` as a statement, built once per text (the settings' values are bound, not in it)."""
+    return text(sql)
 
 
 def _examples(session: Session, account_id: int, sources: dict[str, list[_Group]], current: Rules,
