@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -200,3 +203,31 @@ def test_a_product_removed_from_the_catalog_that_amazon_shows_in_stock_gets_zero
     assert update is not None and (update.quantity, update.price_cents) == (0, None)
     assert update.reason == r.REMOVED_FROM_CATALOG
     assert removed_product_update(0) is None and removed_product_update(None) is None
+
+
+# The price cuts the histogram counts split at: read from outcome_conditions, so they move with the rule.
+
+_RULE = r.outcome_conditions
+#: The threshold's comparison written four ways, with where each splits prices (past the threshold or at it).
+THRESHOLD_TESTS: list[tuple[Callable[[Any, int], Any], int]] = [
+    (lambda price, t: price < t, 0), (lambda price, t: price <= t, 1),
+    (lambda price, t: t > price, 0), (lambda price, t: t >= price, 1),
+]
+
+
+@pytest.mark.parametrize(("threshold_test", "cut_past_threshold"), THRESHOLD_TESTS)
+@given(rules=rule_sets, available=quantities, price=st.integers(min_value=1, max_value=60_000))
+def test_every_price_where_the_outcome_changes_is_a_price_cut(
+        threshold_test: Callable[[Any, int], Any], cut_past_threshold: int, rules: Rules, available: int,
+        price: int) -> None:
+    def edited(rules: Rules, available: Any, price_cents: Any) -> list[tuple[str, Any]]:
+        # The rest of the rule does not look at the price.
+        rest = [(code, test) for code, test in _RULE(rules, available, 0) if code != r.BELOW_PRICE_THRESHOLD]
+        return [(r.BELOW_PRICE_THRESHOLD, threshold_test(price_cents, rules.min_price_cents)), *rest]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(r, "outcome_conditions", edited)
+        cuts = r.price_cuts(rules)
+        assert cuts == {rules.min_price_cents + cut_past_threshold}
+        if r.outcome(available, price - 1, rules)[0] != r.outcome(available, price, rules)[0]:
+            assert price in cuts
