@@ -7,6 +7,7 @@ import re
 from html import unescape
 
 import pytest
+from flask import g
 from flask.testing import FlaskClient
 from redis import Redis
 from sqlmodel import Session, select
@@ -201,6 +202,21 @@ def test_the_preview_shows_a_bad_value_inline_as_the_merchant_types(
     error = re.search(rf'<p class="error" id="{field}-error"[^>]*hx-swap-oob="true">(.*?)</p>', html, re.S)
     assert error and message in unescape(error.group(1))
     assert "Fix the highlighted fields to see what the settings would do." in text_of(html)
+
+
+def test_the_preview_checks_the_csrf_header_and_signs_no_new_token_per_keystroke(
+    client, signed_in_as, connected
+) -> None:
+    signed_in_as("admin")
+    token = csrf_token(client, URL)
+    typed = {**DEFAULTS, "inventory_buffer": "6"}
+    assert client.post(PREVIEW, data=typed, headers=HTMX).status_code == 400
+    with client:  # keeps the request's context, so its ``g`` can be read afterwards
+        response = client.post(PREVIEW, data=typed, headers={**HTMX, "X-CSRFToken": token})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200 and "6 available → Amazon shows 6" in text_of(html)
+        # The fragment shows no token: the form's own token field would sign a new one per keystroke.
+        assert "csrf_token" not in g
 
 
 def test_the_preview_counts_a_known_catalog_and_warns_when_many_listings_go_to_zero(

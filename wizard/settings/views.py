@@ -12,7 +12,6 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from wizard import rules as r
 from wizard.connect import steps
 from wizard.db import get_session, reads_only
 from wizard.forms import EmptyForm
@@ -64,9 +63,6 @@ def _page_context(account: Account, form: AmazonSettingsForm, saved: AmazonSetti
         "ceiling_note": form_note(form),
         "gate_example": gate_example(proposed or current),
         "proposed": proposed or current,
-        "restore_form": EmptyForm(),
-        "labels": r.REASON_LABELS,
-        "usd": r.format_usd,
         "just_completed": request.args.get("saved") == "1",
     }
 
@@ -127,16 +123,17 @@ def preview() -> Response:
     """Return the impact panel for the form as typed, with each field's message swapped in out of band."""
     account = current_account()
     assert account.id is not None
-    form = AmazonSettingsForm()
+    # CSRFProtect checked the request's token before the view (as for every POST); the form's own token
+    # field would only mint a token (a signature per keystroke) that this fragment never shows.
+    form = AmazonSettingsForm(meta={"csrf": False})
     valid = form.validate()
     saved = load_settings(get_session(), account.id)
     current = Rules.from_settings(saved)
     proposed = form.rules() if valid else None
     result = impact(get_session(), account.id, current, proposed) if proposed is not None else None
     return render_fragment(
-        "settings/preview_response", form=form, impact=result, current=current,
-        proposed=proposed or current, ceiling_note=form_note(form), labels=r.REASON_LABELS, usd=r.format_usd,
-        gate_example=gate_example(proposed or current),
+        "settings/preview_response", form=form, impact=result, current=current, proposed=proposed or current,
+        ceiling_note=form_note(form), gate_example=gate_example(proposed or current),
     )
 
 
@@ -161,8 +158,7 @@ def confirm_restore(version_id: int) -> Response:
     return render_page(
         "settings/restore", version=version, changes=describe_changes(current, restored),
         impact=impact(session, account.id, current, restored), current=current, proposed=restored,
-        gate_example=gate_example(restored), labels=r.REASON_LABELS, usd=r.format_usd,
-        restore_form=EmptyForm(),
+        gate_example=gate_example(restored), restore_form=EmptyForm(),
         compared="Restoring these settings, compared with your current ones",
     )
 
