@@ -121,6 +121,9 @@ def _configure_templates(app: Flask) -> None:
     from wizard.rendering import cached_url_for
 
     app.jinja_env.globals["url_for"] = cached_url_for
+    from wizard.widgets import render_field
+
+    app.jinja_env.globals["render_field"] = render_field  # the ``field`` macro's markup, built in Python
 
     from wizard.connect.banner import connection_banner
 

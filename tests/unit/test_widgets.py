@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -67,3 +68,55 @@ def test_our_forms_use_the_faster_widgets() -> None:
         for form in (SignInForm(), ChangePasswordForm(), AmazonSettingsForm()):
             for field in form:
                 assert field.widget.html_params is widgets.html_params, (type(form).__name__, field.name)
+
+
+#: The ``field`` macro as it was written in Jinja (before it called ``render_field``): the reference.
+JINJA_FIELD = """{% macro field(f, help=None, attrs={}, hx=None) -%}
+  {%- set described = [] -%}
+  {%- if help %}{% set _ = described.append(f.id ~ '-help') %}{% endif -%}
+  {%- if f.errors %}{% set _ = described.append(f.id ~ '-error') %}{% endif -%}
+  {%- set extra = {} -%}
+  {%- if described %}{% set _ = extra.update({'aria-describedby': described | join(' ')}) %}{% endif -%}
+  {%- if f.errors and f.type != 'BooleanField' %}{% set _ = extra.update({'aria-invalid': 'true'}) %}{% endif -%}
+  {%- set _ = extra.update(attrs) -%}
+  <div class="field{% if f.errors %} field-invalid{% endif %}{% if f.type == 'BooleanField' %} field-check{% endif %}" id="{{ f.id }}-field">
+    {% if f.type == 'BooleanField' %}
+      {{ f(**extra) }}
+      <label for="{{ f.id }}">{{ f.label.text }}</label>
+    {% else %}
+      <label for="{{ f.id }}">{{ f.label.text }}</label>
+      {{ f(**extra) }}
+    {% endif %}
+    {% if help %}<p class="help" id="{{ f.id }}-help">{{ help }}</p>{% endif %}
+    <p class="error" id="{{ f.id }}-error" aria-live="polite">{% for e in f.errors %}{{ e }}{% if not loop.last %} {% endif %}{% endfor %}</p>
+  </div>
+{%- endmacro %}
+{{ field(f, help=help, attrs=attrs) }}"""  # noqa: E501 - the macro verbatim
+
+
+def _tags(html: str) -> str:
+    """Return ``html`` with the whitespace between tags dropped (the browser shows none of it)."""
+    return re.sub(r">\s+<", "><", html.strip())
+
+
+@pytest.mark.parametrize("data", [
+    {},  # every field empty: required fields get their messages
+    {"text": 'a "b" <c>', "email": "x@y.z", "password": "s3cr&t", "flag": "y"},
+    {"text": "far too long <b>", "password": "p"},
+])
+@pytest.mark.parametrize("help", [None, "Whole units, <b>0</b> or more & more.", Markup("<em>kept</em>")])
+@pytest.mark.parametrize("attrs", [{}, {"inputmode": "numeric", "autocomplete": "off", "disabled": True},
+                                   {"placeholder": 'No "ceiling"', "aria-describedby": "mine"}])
+def test_render_field_renders_what_the_jinja_macro_rendered(data: dict[str, str], help: Any,  # noqa: A002
+                                                            attrs: dict[str, Any]) -> None:
+    app = Flask(__name__)
+    template = app.jinja_env.from_string(JINJA_FIELD)
+    form = _Both(MultiDict(data))
+    form.validate()
+    form.text.errors = [*form.text.errors, "Two <messages> & one field"]
+    for field in form:
+        if field.type == "HiddenField":
+            continue
+        with app.app_context():
+            theirs = template.render(f=field, help=help, attrs=attrs)
+        assert _tags(widgets.render_field(field, help, attrs)) == _tags(theirs), field.name
