@@ -246,6 +246,9 @@ def test_the_preview_counts_a_known_catalog_and_warns_when_many_listings_go_to_z
     assert "Gated by the buffer 2" in text and "Kept off by the price threshold 1" in text
     assert "3 in-stock listings (60%) would go out of stock on Amazon" in text
     assert "GONE-1" in text and "5 available, below the buffer of 6 → 0" in text
+    # GONE-1 goes out of stock and is gated by the buffer: shown once, under the first of its lines.
+    assert html.count("<code>GONE-1</code>") == 1
+    assert html.index('"example-title">Would go out of stock</p>') < html.index("<code>GONE-1</code>")
     # Nothing was ever sent: what the saved settings send is ours, never labelled as Amazon's (issue 9 §2).
     assert "(your saved settings send 5)" in text and not re.search(r"Amazon shows \d+ now", text)
     assert "CHEAP-1" in text and "Prices will be sent for 5 products" in text

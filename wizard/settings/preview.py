@@ -25,6 +25,8 @@ from wizard.rules import Rules
 WARNING_SHARE = 0.20
 #: How many example SKUs each line of the preview shows.
 EXAMPLES = 3
+#: The preview's example lines in the order it shows them (``partial/settings/preview.html`` titles them).
+EXAMPLE_LINES = ("going_out", "coming_back", "gated", "capped", "below_threshold")
 
 
 @dataclass
@@ -74,6 +76,18 @@ class Impact:
     def warning(self) -> bool:
         """Return whether the change takes a large share of in-stock listings to zero."""
         return self.going_out > 0 and self.share_going_out >= WARNING_SHARE
+
+    def examples_once(self) -> dict[str, list[Example]]:
+        """Return the example lines in the order the preview shows them, each SKU only in the first line it
+        is an example of (a product going out of stock is often gated by the buffer too)."""
+        seen: set[str] = set()
+        lines: dict[str, list[Example]] = {}
+        for key in EXAMPLE_LINES:
+            fresh = [example for example in self.examples.get(key, ()) if example.sku not in seen]
+            if fresh:
+                seen.update(example.sku for example in fresh)
+                lines[key] = fresh
+        return lines
 
     def summary(self) -> dict[str, Any]:
         """Return the counts as a JSON-ready dict (stored with each settings version)."""
