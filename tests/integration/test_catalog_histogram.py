@@ -179,6 +179,9 @@ RULE_EDITS = {
     "the threshold is compared inside a stored band": (
         _with(r.BELOW_PRICE_THRESHOLD, lambda rules, _, price: price < rules.min_price_cents + 37),
         (5, 1260, Rules(min_price_cents=1250))),
+    "the threshold allows a margin below it": (
+        _with(r.BELOW_PRICE_THRESHOLD, lambda rules, _, price: price < rules.min_price_cents - 37),
+        (5, 1220, Rules(min_price_cents=1250))),
     "the buffer must be exceeded": (
         _with(r.BELOW_BUFFER, lambda rules, available, _: available <= rules.inventory_buffer),
         (5, 2000, Rules(inventory_buffer=5))),

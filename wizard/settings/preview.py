@@ -318,7 +318,8 @@ def _cut_bands(cuts: frozenset[int]) -> tuple[tuple[int, int, int, int], ...]:
     are read: the narrower side of the cuts, at most half a band.
     """
     found = []
-    for start in sorted({band_of(cut) for cut in cuts if band_of(cut) != cut}):
+    # Prices are never below 0: a cut at or below it splits nothing.
+    for start in sorted({band_of(cut) for cut in cuts if cut > 0 and band_of(cut) != cut}):
         end = band_end(start)
         inside = [cut for cut in cuts if start < cut < end]
         if end - min(inside) <= max(inside) - start:
