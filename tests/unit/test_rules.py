@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -231,3 +232,14 @@ def test_every_price_where_the_outcome_changes_is_a_price_cut(
         assert cuts == {rules.min_price_cents + cut_past_threshold}
         if r.outcome(available, price - 1, rules)[0] != r.outcome(available, price, rules)[0]:
             assert price in cuts
+
+
+def test_quantity_sql_binds_every_value_so_settings_of_one_shape_share_one_statement() -> None:
+    first: dict[str, int] = {}
+    second: dict[str, int] = {}
+    text = r.quantity_sql(Rules(inventory_buffer=5, inventory_ceiling=20, min_price_cents=1250), "s", "p",
+                          first)
+    assert r.quantity_sql(Rules(inventory_buffer=7, inventory_ceiling=3, min_price_cents=99), "s", "p",
+                          second) == text
+    assert {5, 20, 1250} <= set(first.values()) and {7, 3, 99} <= set(second.values())
+    assert not re.search(r"[0-9]", re.sub(r":rule_[0-9]+", "", text))  # no value written into the text
