@@ -16,10 +16,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, column, func, or_, select, table, text
+from sqlalchemy import Integer, String, bindparam, column, func, or_, select, table, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -69,6 +70,55 @@ def text_condition(session: Session, query: str) -> Any:
     return col(Product.id).in_(matches)
 
 
+_PRODUCT = table_of(Product)
+_PATTERN = bindparam("like_pattern", type_=String())
+# The text conditions again, the text as a parameter (``like_pattern`` or ``phrase``): one object each, so
+# the statements built from them are built once and reused (see :func:`_statement`).
+_LIKE = or_(_PRODUCT.c.sku.like(_PATTERN, escape="\\"), _PRODUCT.c.title.like(_PATTERN, escape="\\"))
+_ILIKE = or_(_PRODUCT.c.sku.ilike(_PATTERN, escape="\\"), _PRODUCT.c.title.ilike(_PATTERN, escape="\\"))
+_MATCHES = _PRODUCT.c.id.in_(
+    text(f"SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :phrase")  # noqa: S608
+    .columns(column("rowid", Integer)))
+_IN_IDS = _PRODUCT.c.id.in_(bindparam("ids", expanding=True))
+
+
+def _like_param(query: str) -> tuple[Any, dict[str, Any]]:
+    return _LIKE, {"like_pattern": f"%{_escape_like(query)}%"}
+
+
+def _text_param(session: Session, query: str) -> tuple[Any, dict[str, Any]]:
+    """Return :func:`text_condition` with the text as a parameter, and the parameter."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _ILIKE, {"like_pattern": f"%{_escape_like(query)}%"}
+    if not _indexed(session, query):
+        return _like_param(query)
+    return _MATCHES, {"phrase": _phrase(query)}
+
+
+#: Built statements by what they are built from (the conditions' identities, kept alive in the entry).
+_STATEMENTS: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = {}
+_STATEMENTS_MAX = 1024
+
+
+def _statement(kind: tuple[Any, ...], conditions: Sequence[Any], build: Callable[[], Any]) -> Any:
+    """Return ``build()``, built once per ``kind`` and ``conditions`` (the same objects, not equal ones).
+
+    Building a page's statements and their cache keys cost about a millisecond per request. The callers'
+    conditions are shared objects (the view keeps them per account and rules; the text is a parameter), and
+    SQL constructs are immutable, so requests can share the statements.
+    """
+    key = (*kind, *map(id, conditions))
+    entry = _STATEMENTS.get(key)
+    if entry is not None and len(entry[0]) == len(conditions) and all(
+            kept is given for kept, given in zip(entry[0], conditions, strict=True)):
+        return entry[1]
+    statement = build()
+    if len(_STATEMENTS) >= _STATEMENTS_MAX:  # ad-hoc conditions (tests, one-off callers) must not grow it
+        _STATEMENTS.clear()
+    _STATEMENTS[key] = (tuple(conditions), statement)
+    return statement
+
+
 @dataclass(frozen=True)
 class Page:
     """One page of products in SKU order, and where the pages before and after it start."""
@@ -81,40 +131,53 @@ class Page:
     prev_before: str | None
 
 
-def page_of(session: Session, conditions: list[Any], *, after: str | None = None, before: str | None = None,
-            size: int = PAGE_SIZE, shape: Select[Any] | None = None) -> Page:
+def page_of(session: Session, conditions: Sequence[Any], *, after: str | None = None,
+            before: str | None = None, size: int = PAGE_SIZE, shape: Select[Any] | None = None,
+            params: Mapping[str, Any] | None = None) -> Page:
     """Return the ``size`` products matching ``conditions`` after ``after`` (or before ``before``) by SKU.
 
     ``shape`` selects rows instead of products: columns of ``product`` and of tables joined to it, so a page
-    can read what it shows beside each product in the same statement.
+    can read what it shows beside each product in the same statement. ``params``: values of the conditions'
+    bound parameters.
     """
-    sku = col(Product.sku)
-    query = (select(Product) if shape is None else shape).where(*conditions)
+    sku = _PRODUCT.c.sku
+    backwards = before is not None
 
-    def fetch(statement: Select[Any]) -> list[Any]:
-        if shape is None:
-            return list(session.execute(statement).scalars())
-        # Rows, not entities: the connection skips the ORM's per-row loading (a third of the page's cost).
-        return list(session.connection().execute(statement).all())
+    def build() -> Select[Any]:
+        query = (select(Product) if shape is None else shape).where(*conditions)
+        if backwards:
+            return query.where(sku < bindparam("before")).order_by(sku.desc()).limit(size + 1)
+        if after is not None:
+            query = query.where(sku > bindparam("after"))
+        return query.order_by(sku).limit(size + 1)
 
-    if before is not None:
-        found = fetch(query.where(sku < before).order_by(sku.desc()).limit(size + 1))
+    statement = _statement(("page", size, backwards, after is not None), [shape, *conditions], build)
+    values = {**(params or {}), "after": after, "before": before}
+    if shape is None:
+        found: list[Any] = list(session.execute(statement, values).scalars())
+    else:  # rows, not entities: the connection skips the ORM's per-row loading (a third of the page's cost)
+        found = list(session.connection().execute(statement, values).all())
+    if backwards:
         more_before = len(found) > size
         products = found[:size][::-1]
         return Page(products, next_after=products[-1].sku if products else None,
                     prev_before=products[0].sku if products and more_before else None)
-    if after is not None:
-        query = query.where(sku > after)
-    found = fetch(query.order_by(sku).limit(size + 1))
     products = found[:size]
     return Page(products, next_after=products[-1].sku if len(found) > size else None,
                 prev_before=products[0].sku if products and after is not None else None)
 
 
-def bounded_count(session: Session, conditions: list[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
+def _count_of(conditions: Sequence[Any], cap: int) -> Any:
+    """Return the scalar subquery "how many products match ``conditions``, counting up to ``cap + 1``"."""
+    limited = select(_PRODUCT.c.id).where(*conditions).limit(cap + 1).subquery()
+    return select(func.count()).select_from(limited).scalar_subquery()
+
+
+def bounded_count(session: Session, conditions: Sequence[Any], cap: int = COUNT_CAP,
+                  params: Mapping[str, Any] | None = None) -> tuple[int, bool]:
     """Return how many products match (at most ``cap``) and whether more than ``cap`` do."""
-    matching = select(col(Product.id)).where(*conditions).limit(cap + 1).subquery()
-    count = int(session.connection().execute(select(func.count()).select_from(matching)).scalar_one())
+    statement = _statement(("count", cap), conditions, lambda: select(_count_of(conditions, cap)))
+    count = int(session.connection().execute(statement, dict(params or {})).scalar_one())
     return min(count, cap), count > cap
 
 
@@ -138,17 +201,21 @@ def _compile_index_first(join: _IndexFirst, compiler: SQLCompiler, **kw: Any) ->
 _INDEX = table(SEARCH_TABLE, column("rowid", Integer))
 
 
-def _hits(session: Session, conditions: list[Any], query: str, cap: int) -> tuple[int, list[int]]:
+def _hits(session: Session, conditions: Sequence[Any], query: str, cap: int) -> tuple[int, list[int]]:
     """Return how many products match ``conditions`` and the indexed text (at most ``cap + 1``).
 
     Also returns their ids when no more than ``cap`` match, in the same single row: reading a thousand rows
     one by one costs more than finding them.
     """
-    product = table_of(Product)
-    match = text(f"{SEARCH_TABLE} MATCH :phrase").bindparams(phrase=_phrase(query))
-    joined = _IndexFirst(_INDEX, product, product.c.id == _INDEX.c.rowid)
-    found = select(product.c.id).select_from(joined).where(match, *conditions).limit(cap + 1).subquery()
-    count, ids = session.connection().execute(select(func.count(), func.group_concat(found.c.id))).one()
+    def build() -> Select[Any]:
+        product = _PRODUCT
+        match = text(f"{SEARCH_TABLE} MATCH :phrase")
+        joined = _IndexFirst(_INDEX, product, product.c.id == _INDEX.c.rowid)
+        found = select(product.c.id).select_from(joined).where(match, *conditions).limit(cap + 1).subquery()
+        return select(func.count(), func.group_concat(found.c.id))
+
+    statement = _statement(("hits", cap), conditions, build)
+    count, ids = session.connection().execute(statement, {"phrase": _phrase(query)}).one()
     if not count or count > cap:
         return int(count), []
     return int(count), [int(i) for i in str(ids).split(",")]
@@ -165,38 +232,42 @@ def search_page(session: Session, conditions: list[Any], query: str, *, after: s
     read every one of its matches to find the few that pass.
     """
     if narrow:
-        matching = [*conditions, _like(query) if session.get_bind().dialect.name == "sqlite"
-                    else text_condition(session, query)]
-        return _counted_page(session, matching, after=after, before=before, size=size, cap=cap, shape=shape)
+        text_match, params = (_like_param(query) if session.get_bind().dialect.name == "sqlite"
+                              else _text_param(session, query))
+        return _counted_page(session, [*conditions, text_match], params, after=after, before=before,
+                             size=size, cap=cap, shape=shape)
     if _indexed(session, query):
         count, ids = _hits(session, conditions, query, cap)
         if count <= cap:  # few: the page is cut from those products, read by primary key
-            page = page_of(session, [col(Product.id).in_(ids)], after=after, before=before, size=size,
-                           shape=shape)
+            page = page_of(session, [_IN_IDS], after=after, before=before, size=size, shape=shape,
+                           params={"ids": ids})
             return page, count, False
         # More than the cap match: at least one product in (catalog size / cap) does.
-        found = page_of(session, [*conditions, _like(query)], after=after, before=before, size=size,
-                        shape=shape)
+        like, params = _like_param(query)
+        found = page_of(session, [*conditions, like], after=after, before=before, size=size, shape=shape,
+                        params=params)
         return found, cap, True
-    matching = [*conditions, text_condition(session, query)]
-    return _counted_page(session, matching, after=after, before=before, size=size, cap=cap, shape=shape)
+    text_match, params = _text_param(session, query)
+    return _counted_page(session, [*conditions, text_match], params, after=after, before=before, size=size,
+                         cap=cap, shape=shape)
 
 
-def _counted_page(session: Session, matching: list[Any], *, after: str | None, before: str | None, size: int,
-                  cap: int, shape: Select[Any] | None) -> tuple[Page, int, bool]:
+def _counted_page(session: Session, matching: list[Any], params: dict[str, Any], *, after: str | None,
+                  before: str | None, size: int, cap: int,
+                  shape: Select[Any] | None) -> tuple[Page, int, bool]:
     """Return the page and the bounded count of ``matching``, in one statement when the page has rows.
 
     The count rides on each row as an uncorrelated subquery, which the database runs once: one round trip
     fewer on PostgreSQL. An empty page (nothing matches, or a cursor past the end) counts on its own.
     """
     if shape is None:  # products, not rows: nowhere to put the count
-        count, more = bounded_count(session, matching, cap)
-        return page_of(session, matching, after=after, before=before, size=size), count, more
-    limited = select(col(Product.id)).where(*matching).limit(cap + 1).subquery()
-    counted = select(func.count()).select_from(limited).scalar_subquery().label("bounded_count")
-    page = page_of(session, matching, after=after, before=before, size=size, shape=shape.add_columns(counted))
+        count, more = bounded_count(session, matching, cap, params)
+        return page_of(session, matching, after=after, before=before, size=size, params=params), count, more
+    counted = _statement(("counted", cap), [shape, *matching],
+                         lambda: shape.add_columns(_count_of(matching, cap).label("bounded_count")))
+    page = page_of(session, matching, after=after, before=before, size=size, shape=counted, params=params)
     if not page.products:
-        count, more = bounded_count(session, matching, cap)
+        count, more = bounded_count(session, matching, cap, params)
         return page, count, more
     found = int(page.products[0].bounded_count)
     return page, min(found, cap), found > cap
