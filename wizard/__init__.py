@@ -14,7 +14,7 @@ from wizard import db, limits
 from wizard.extensions import csrf, htmx
 from wizard.logs import configure_logging
 from wizard.security import PUBLIC, Refused, SessionCookies, access_level, can_manage, current_user
-from wizard.text import plural
+from wizard.text import plural, thousands
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -60,6 +60,8 @@ def _configure_flask(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     app.jinja_env.undefined = __import__("jinja2").StrictUndefined
     app.jinja_env.globals["plural"] = plural
+    # A filter, not '{:,}'.format(n): a template calls a filter directly, a method through its context.
+    app.jinja_env.filters["thousands"] = thousands
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -1,4 +1,4 @@
-"""Words that agree with their numbers: one helper for Python and templates (``plural`` is a Jinja global)."""
+"""Counts as merchants read them, for Python and templates (``plural`` a global, ``thousands`` a filter)."""
 
 from __future__ import annotations
 
@@ -10,3 +10,8 @@ def plural(count: int, singular: str, many: str | None = None) -> str:
     """
     word = singular if count == 1 else (many or singular + "s")
     return f"{count:,} {word}"
+
+
+def thousands(count: int) -> str:
+    """Return the count with thousands separators: "2,183" (templates: ``{{ n | thousands }}``)."""
+    return f"{count:,}"
