@@ -37,7 +37,7 @@ class Example:
     title: str
     available: int
     price_cents: int
-    now: str
+    #: What ``decide()`` says under the proposed settings.
     after: str
     quantity_now: int
     quantity_after: int
@@ -356,15 +356,17 @@ def _examples(session: Session, account_id: int, sources: dict[str, list[_Group]
     by_seek: dict[int, list[Any]] = {}
     for row in rows:
         by_seek.setdefault(int(row[0]), []).append(row[1:])
+    same = current == proposed
     found: dict[str, list[Example]] = {}
     for i, (key, _) in enumerate(seeks):
         shown = found.setdefault(key, [])
         for sku, title, units, price_cents in by_seek.get(i, ())[:limit - len(shown)]:
-            now = r.decide(units, price_cents, current)
-            after = now if current == proposed else r.decide(units, price_cents, proposed)
+            # The preview shows the sentence under the proposed settings, and only the quantity under the
+            # current ones: that one needs no sentence.
+            after = r.decide(units, price_cents, proposed)
+            now = after.quantity if same else r.outcome(units, price_cents, current)[1]
             shown.append(Example(sku=sku, title=title, available=units, price_cents=price_cents,
-                                 now=now.explanation, after=after.explanation,
-                                 quantity_now=now.quantity, quantity_after=after.quantity))
+                                 after=after.explanation, quantity_now=now, quantity_after=after.quantity))
     return {key: shown for key, shown in found.items() if shown}
 
 
