@@ -556,8 +556,9 @@ def quantity_sql(rules: Rules, available: str, price_cents: str, params: dict[st
     return f"(CASE {' '.join(whens)} ELSE {sql_of(quantity_for(ALL_UNITS, stock, rules))} END)"
 
 
-class _PriceCuts:
-    """Stands for the price in :func:`outcome_conditions` and records where each comparison splits prices."""
+class _Cuts:
+    """Stands for the stock or the price in :func:`outcome_conditions` and records where each comparison
+    splits its values."""
 
     def __init__(self) -> None:
         self.cuts: set[int] = set()
@@ -585,6 +586,17 @@ def price_cuts(rules: Rules) -> set[int]:
     Read from :func:`outcome_conditions` itself (every price it compares with), so counts over price bands
     that split prices there (the home page's, from the stored histograms) follow the rule as it is written.
     """
-    price = _PriceCuts()
+    price = _Cuts()
     outcome_conditions(rules, 0, price)
     return price.cuts
+
+
+def stock_cuts(rules: Rules) -> set[int]:
+    """Return the stock levels ``s`` where the outcome under ``rules`` may differ between ``s - 1`` and ``s``.
+
+    Read from :func:`outcome_conditions` like :func:`price_cuts`: past the largest, every stock level has the
+    same outcome (the preview counts them as one tail).
+    """
+    stock = _Cuts()
+    outcome_conditions(rules, stock, 0)
+    return stock.cuts

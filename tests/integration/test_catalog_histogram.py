@@ -186,6 +186,10 @@ RULE_EDITS = {
         _with(r.BELOW_BUFFER, lambda rules, available, _: available <= rules.inventory_buffer),
         (5, 2000, Rules(inventory_buffer=5))),
     "a ceiling of 0 means no ceiling": (_ceiling_0_is_no_ceiling, (5, 2000, Rules(inventory_ceiling=0))),
+    # The preview counts every stock level past the rule's last one as one tail: it must be the rule's.
+    "the buffer counts double": (
+        _with(r.BELOW_BUFFER, lambda rules, available, _: available < 2 * rules.inventory_buffer),
+        (6, 2000, Rules(inventory_buffer=5))),
 }
 
 

@@ -234,6 +234,30 @@ def test_every_price_where_the_outcome_changes_is_a_price_cut(
             assert price in cuts
 
 
+@given(rules=rule_sets, stock=st.integers(min_value=1, max_value=600), price=prices)
+def test_every_stock_level_where_the_outcome_changes_is_a_stock_cut_and_past_the_last_none_does(
+        rules: Rules, stock: int, price: int) -> None:
+    cuts = r.stock_cuts(rules)
+    if r.outcome(stock - 1, price, rules)[0] != r.outcome(stock, price, rules)[0]:
+        assert stock in cuts
+    tail = max(cuts | {1})
+    if stock >= tail:
+        assert r.outcome(stock, price, rules)[0] == r.outcome(tail, price, rules)[0]
+
+
+def test_stock_cuts_follow_an_edited_rule() -> None:
+    def edited(rules: Rules, available: Any, price_cents: Any) -> list[tuple[str, Any]]:
+        # Written out whole: evaluating the original rule would record its cuts too.
+        return [(r.BELOW_PRICE_THRESHOLD, price_cents < rules.min_price_cents),
+                (r.OUT_OF_STOCK, available <= 0), (r.BELOW_BUFFER, available < 2 * rules.inventory_buffer),
+                (r.CAPPED, available > (rules.inventory_ceiling or 0))]
+
+    assert r.stock_cuts(Rules(inventory_buffer=5, inventory_ceiling=20)) == {1, 5, 21}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(r, "outcome_conditions", edited)
+        assert r.stock_cuts(Rules(inventory_buffer=5, inventory_ceiling=20)) == {1, 10, 21}
+
+
 def test_quantity_sql_binds_every_value_so_settings_of_one_shape_share_one_statement() -> None:
     first: dict[str, int] = {}
     second: dict[str, int] = {}

@@ -123,17 +123,18 @@ def _price_bands(*rule_sets: Rules) -> list[tuple[int, int | None]]:
 def _histogram(session: Session, account_id: int, current: Rules, proposed: Rules) -> list[_Group]:
     """Count products per (stock level, price band) from the stored histograms, never from the catalog.
 
-    ``decide()`` only compares ``available`` with 0, the buffer and the ceiling, and the price with 1 and the
-    threshold. So every product with the same ``available`` in the same price band gets the same outcome, and
-    every product past the largest setting (the tail) behaves alike except for its own quantity. The coarse
+    The rule (``outcome_conditions``) compares ``available`` and the price with a few values only
+    (``rules.stock_cuts``: 0, the buffer, the ceiling; ``rules.price_cuts``: the threshold). So every product
+    with the same ``available`` in the same price band gets the same outcome, and every product past the last
+    stock cut (the tail) behaves alike except for its own quantity. The coarse
     histogram (``catalog_histogram``) counts each stored band in one rule band. A stored band that a
     threshold cuts is counted whole on one side of it (the side of its wider part), and the exact-price
     histogram moves the cells of its narrower part across: at most half a band of exact cells is read. One
     query for both.
     """
     bands = _price_bands(current, proposed)
-    tail_from = 1 + max(0, *(x for rules in (current, proposed)
-                             for x in (rules.inventory_buffer, rules.inventory_ceiling or 0)))
+    # Past the last stock level where the rule's outcome can change, only a product's own quantity differs.
+    tail_from = max({1}.union(*(r.stock_cuts(rules) for rules in (current, proposed))))
     if tail_from > STOCK_CAP:
         raise ValueError(f"buffer and ceiling go up to {STOCK_CAP - 1:,} units")
     params: dict[str, int] = {"account": account_id, "tail": tail_from}
