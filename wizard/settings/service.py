@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, select
 from sqlmodel import Session
@@ -62,13 +61,34 @@ def apply_rules(session: Session, account_id: int, new: Rules, *, user_id: int |
     return True
 
 
+class SavedImpact(NamedTuple):
+    """What the preview said when a version was saved: the figures its history line shows."""
+
+    in_stock_after: int
+    total: int
+    going_out: int
+    coming_back: int
+
+
 @dataclass(frozen=True)
-class VersionRow:
-    """The columns of a saved version that the history shows (read without building ORM objects)."""
+class HistoryRow:
+    """One saved version as the history shows it, read without building ORM objects.
+
+    Dates and figures are taken out here, once per row: in the template each ``strftime`` or ``get`` is a
+    call through its context, and the history shows up to twenty rows.
+    """
 
     id: int
-    created_at: datetime
-    restored_from_id: int | None
+    #: When it was saved, as the page prints it ("Nov 30, 2026 16:31", UTC), and as ISO 8601 for ``<time>``.
+    saved_at: str
+    saved_at_iso: str
+    restored: bool
+    who: str
+    after: Rules
+    changes: list[str]
+    #: None when the version was saved without a preview summary.
+    impact: SavedImpact | None
+    current: bool
 
 
 @cache
@@ -84,22 +104,32 @@ def _history_query() -> Select[Any]:
     )
 
 
-def history(session: Session, account_id: int) -> list[dict[str, Any]]:
+def _saved_impact(summary_json: str | None) -> SavedImpact | None:
+    summary = json.loads(summary_json or "{}")
+    if not summary:
+        return None
+    return SavedImpact(summary.get("in_stock_after", 0), summary.get("total", 0), summary.get("going_out", 0),
+                       summary.get("coming_back", 0))
+
+
+def history(session: Session, account_id: int) -> list[HistoryRow]:
     """Return the latest saved versions, newest first, each with who saved it and what changed."""
     rows = []
     for index, (version_id, created_at, restored_from_id, user_id, before_json, after_json, summary,
                 name) in enumerate(session.execute(_history_query(), {"account": account_id})):
         after = Rules.from_dict(json.loads(after_json))
         before = Rules.from_dict(json.loads(before_json)) if before_json else None
-        who = (name or "Someone no longer on the account") if user_id else "—"
-        rows.append({
-            "version": VersionRow(version_id, created_at, restored_from_id),
-            "who": who,
-            "after": after,
-            "changes": describe_changes(before, after),
-            "summary": json.loads(summary or "{}"),
-            "current": index == 0,
-        })
+        rows.append(HistoryRow(
+            id=version_id,
+            saved_at=created_at.strftime("%b %d, %Y %H:%M"),
+            saved_at_iso=created_at.isoformat(),
+            restored=bool(restored_from_id),
+            who=(name or "Someone no longer on the account") if user_id else "—",
+            after=after,
+            changes=describe_changes(before, after),
+            impact=_saved_impact(summary),
+            current=index == 0,
+        ))
     return rows
 
 
