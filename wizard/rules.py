@@ -411,7 +411,32 @@ def reason_condition(rules: Rules, reason: str) -> ColumnElement[bool]:
 NOT_SENT = -1
 
 
-class _Source:
+class _Operand:
+    """Stands for ``available`` or ``price_cents`` in :func:`outcome_conditions`: comparing it with an int
+    yields ``self._compare(operator, the int)``, which writes the comparison in some language."""
+
+    def _compare(self, operator: str, other: int) -> Any:
+        raise NotImplementedError
+
+    def _checked(self, operator: str, other: object) -> Any:
+        if isinstance(other, bool) or not isinstance(other, int):
+            raise TypeError(f"the rule compares with ints only, not {other!r}")
+        return self._compare(operator, other)
+
+    def __lt__(self, other: object) -> Any:
+        return self._checked("<", other)
+
+    def __le__(self, other: object) -> Any:
+        return self._checked("<=", other)
+
+    def __gt__(self, other: object) -> Any:
+        return self._checked(">", other)
+
+    def __ge__(self, other: object) -> Any:
+        return self._checked(">=", other)
+
+
+class _Source(_Operand):
     """A piece of Python source standing for a value: comparing it with an int yields the comparison's source.
 
     :func:`outcome_conditions` is evaluated with these in place of ``available`` and ``price_cents``, so the
@@ -421,22 +446,8 @@ class _Source:
     def __init__(self, text: str) -> None:
         self.text = text
 
-    def _compare(self, operator: str, other: object) -> _Source:
-        if isinstance(other, bool) or not isinstance(other, int):
-            raise TypeError(f"the rule compares with ints only, not {other!r}")
+    def _compare(self, operator: str, other: int) -> _Source:
         return _Source(f"{self.text} {operator} {other}")
-
-    def __lt__(self, other: object) -> _Source:
-        return self._compare("<", other)
-
-    def __le__(self, other: object) -> _Source:
-        return self._compare("<=", other)
-
-    def __gt__(self, other: object) -> _Source:
-        return self._compare(">", other)
-
-    def __ge__(self, other: object) -> _Source:
-        return self._compare(">=", other)
 
 
 def _source_of(value: Any) -> str:
@@ -503,7 +514,7 @@ def values_planner(rules: Rules) -> Planner:
 # --- The same rule as SQL text with its values bound (for statements cached by their text) -----------------
 
 
-class _SqlText:
+class _SqlText(_Operand):
     """A SQL expression standing for a value: comparing it with an int yields the comparison's SQL text.
 
     As :class:`_Source` for the planner, :func:`outcome_conditions` evaluated with these writes the SQL. Each
@@ -523,20 +534,8 @@ class _SqlText:
         self.params[name] = value
         return f":{name}"
 
-    def _compare(self, operator: str, other: object) -> _SqlText:
+    def _compare(self, operator: str, other: int) -> _SqlText:
         return _SqlText(f"{self.text} {operator} {self.bind(other)}", self.params)
-
-    def __lt__(self, other: object) -> _SqlText:
-        return self._compare("<", other)
-
-    def __le__(self, other: object) -> _SqlText:
-        return self._compare("<=", other)
-
-    def __gt__(self, other: object) -> _SqlText:
-        return self._compare(">", other)
-
-    def __ge__(self, other: object) -> _SqlText:
-        return self._compare(">=", other)
 
 
 def quantity_sql(rules: Rules, available: str, price_cents: str, params: dict[str, int]) -> str:
