@@ -3,11 +3,12 @@ match exactly once, in SKU order, forwards and backwards; the count stops at its
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
 from tests.conftest import Merchant
@@ -146,6 +147,43 @@ def test_a_search_pages_through_every_match_once_and_counts_up_to_its_cap(
     assert _walk(db, conditions, query, size, cap, shape=shape) == (pages, counts)
     narrow = _walk(db, conditions, query, size, cap, shape=shape, narrow=True)
     assert narrow == (pages, counts)  # a narrow filter drives: the same pages and count
+
+
+def _evaluations(db: Session) -> tuple[Any, Callable[[], int]]:
+    """Return a condition that holds for every product and counts how often the database evaluates it."""
+    connection = db.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("CREATE SEQUENCE probe_calls")
+        connection.exec_driver_sql(
+            "CREATE FUNCTION probe(id integer) RETURNS boolean LANGUAGE plpgsql VOLATILE "
+            "AS $$ BEGIN PERFORM nextval('probe_calls'); RETURN id IS NOT NULL; END $$")
+        db.commit()
+        calls = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM probe_calls"
+        return func.probe(col(Product.id)), lambda: int(db.connection().exec_driver_sql(calls).scalar_one())
+    evaluated: list[int] = []
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.create_function("probe", 1, lambda id_: evaluated.append(id_) or id_ is not None)
+    return func.probe(col(Product.id)) == 1, lambda: len(evaluated)
+
+
+def test_a_first_page_holding_every_match_reads_the_matches_once(db: Session, merchant: Merchant) -> None:
+    """Its rows are the count: a rare word or a SKU reads the text index once, not a second time to count."""
+    account_id = merchant.account.id
+    assert account_id is not None
+    catalog = _catalog(db, account_id, ["Red lantern", "Blue lantern", "Green lantern", "Tent", "Mug",
+                                        "Black lantern"])
+    probe, evaluations = _evaluations(db)
+    conditions: list[object] = [col(Product.account_id) == account_id, probe]
+    shape = select(col(Product.id), col(Product.sku), col(Product.title))
+    # "an": too short for SQLite's trigram table, so both databases test the text on the rows they read.
+    page, count, more = search_page(db, conditions, "an", size=10, cap=3, shape=shape)
+    assert [p.sku for p in page.products] == _expected(catalog, "an")
+    assert (count, more, page.next_after, page.prev_before) == (3, True, None, None)
+    assert evaluations() <= len(catalog)  # counting again would read them a second time
+    # A full first page still counts past itself.
+    page, count, more = search_page(db, conditions, "an", size=2, cap=3, shape=shape)
+    assert ([p.sku for p in page.products], count, more) == (_expected(catalog, "an")[:2], 3, True)
 
 
 def _other_account(db: Session) -> int:
