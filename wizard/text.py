@@ -9,7 +9,7 @@ def plural(count: int, singular: str, many: str | None = None) -> str:
     ``many`` is the plural when adding an "s" is wrong ("1 batch", "2 batches").
     """
     word = singular if count == 1 else (many or singular + "s")
-    return f"{count:,} {word}"
+    return f"{thousands(count)} {word}"
 
 
 def thousands(count: int) -> str:

@@ -36,6 +36,7 @@ from wizard.security import Refused, can_manage, current_account, current_user, 
 from wizard.settings.preview import reason_counts
 from wizard.sync import rejections
 from wizard.tasks import enqueue_import
+from wizard.text import thousands
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 
@@ -103,7 +104,7 @@ def catalog_row(product: Any, rules: r.Rules, state: SyncState | None,
             why += f" · Amazon shows {live.quantity} now"
     never_sent = state is None or state.sent_at is None and state.inflight_batch_id is None
     return CatalogRow(
-        sku=product.sku, title=product.title, available=f"{product.available:,}",
+        sku=product.sku, title=product.title, available=thousands(product.available),
         price=r.format_usd(product.price_cents), outcome=outcome, outcome_label=label,
         quantity_label=quantity_label, quantity=decision.quantity,
         send_price="no price" if decision.price_cents is None else r.format_usd(decision.price_cents),
