@@ -30,8 +30,9 @@ from sqlalchemy import Integer, String, bindparam, case, column, func, null, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.selectable import Join, Select
-from sqlmodel import col
+from sqlalchemy.sql.visitors import ExternallyTraversible, replacement_traverse
 
 from wizard.db import table_of
 from wizard.models.catalog import Product
@@ -48,11 +49,6 @@ def _escape_like(query: str) -> str:
     return query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _like(query: str) -> Any:
-    pattern = f"%{_escape_like(query)}%"
-    return or_(col(Product.sku).like(pattern, escape="\\"), col(Product.title).like(pattern, escape="\\"))
-
-
 def _phrase(query: str) -> str:
     # A trigram phrase matches the substring anywhere, case-insensitively, in either column.
     return '"' + query.replace('"', '""') + '"'
@@ -63,42 +59,48 @@ def _indexed(session: Session, query: str) -> bool:
     return session.get_bind().dialect.name == "sqlite" and len(query) >= MIN_INDEXED
 
 
-def text_condition(session: Session, query: str) -> Any:
-    """Return the condition "the SKU or the title contains ``query``", through the dialect's text index."""
-    pattern = f"%{_escape_like(query)}%"
-    if session.get_bind().dialect.name == "postgresql":
-        return or_(col(Product.sku).ilike(pattern, escape="\\"),
-                   col(Product.title).ilike(pattern, escape="\\"))
-    if not _indexed(session, query):
-        return _like(query)
-    matches = (text(f"SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :phrase")  # noqa: S608
-               .bindparams(phrase=_phrase(query)).columns(column("rowid", Integer)))
-    return col(Product.id).in_(matches)
-
-
 _PRODUCT = table_of(Product)
 _PATTERN = bindparam("like_pattern", type_=String())
-# The text conditions again, the text as a parameter (``like_pattern`` or ``phrase``): one object each, so
-# the statements built from them are built once and reused (see :func:`_statement`).
+# The text conditions, the text as a parameter (``like_pattern`` or ``phrase``): one object each, so the
+# statements built from them are built once and reused (see :func:`_statement`).
 _LIKE = or_(_PRODUCT.c.sku.like(_PATTERN, escape="\\"), _PRODUCT.c.title.like(_PATTERN, escape="\\"))
 _ILIKE = or_(_PRODUCT.c.sku.ilike(_PATTERN, escape="\\"), _PRODUCT.c.title.ilike(_PATTERN, escape="\\"))
 _MATCHES = _PRODUCT.c.id.in_(
     text(f"SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :phrase")  # noqa: S608
-    .columns(column("rowid", Integer)))
+    .bindparams(bindparam("phrase", type_=String())).columns(column("rowid", Integer)))
 _IN_IDS = _PRODUCT.c.id.in_(bindparam("ids", expanding=True))
 
 
-def _like_param(query: str) -> tuple[Any, dict[str, Any]]:
+def _like_param(query: str) -> tuple[ColumnElement[bool], dict[str, Any]]:
     return _LIKE, {"like_pattern": f"%{_escape_like(query)}%"}
 
 
-def _text_param(session: Session, query: str) -> tuple[Any, dict[str, Any]]:
-    """Return :func:`text_condition` with the text as a parameter, and the parameter."""
+def _text_param(session: Session, query: str, *,
+                index: bool = True) -> tuple[ColumnElement[bool], dict[str, Any]]:
+    """Return the condition "the SKU or the title contains ``query``", the text as a parameter, and its value.
+
+    The one place that chooses how the text is matched: PostgreSQL's ``ILIKE`` (its trigram indexes serve
+    it), SQLite's trigram table from :data:`MIN_INDEXED` characters, ``LIKE`` otherwise. ``index=False``:
+    SQLite tests each row with ``LIKE`` instead of reading the text index (the caller's conditions drive).
+    """
     if session.get_bind().dialect.name == "postgresql":
         return _ILIKE, {"like_pattern": f"%{_escape_like(query)}%"}
-    if not _indexed(session, query):
-        return _like_param(query)
-    return _MATCHES, {"phrase": _phrase(query)}
+    if index and _indexed(session, query):
+        return _MATCHES, {"phrase": _phrase(query)}
+    return _like_param(query)
+
+
+def text_condition(session: Session, query: str) -> ColumnElement[bool]:
+    """Return the condition "the SKU or the title contains ``query``", through the dialect's text index."""
+    condition, values = _text_param(session, query)
+
+    def bound(element: ExternallyTraversible, **_: Any) -> BindParameter[Any] | None:
+        if isinstance(element, BindParameter) and element.key in values:
+            return bindparam(element.key, values[element.key], type_=element.type)
+        return None
+
+    # The shared condition with its parameter's value filled in (``ClauseElement.params`` is deprecated).
+    return replacement_traverse(condition, {}, bound)
 
 
 #: Built statements by what they are built from (the conditions' identities, kept alive in the entry).
@@ -238,8 +240,7 @@ def search_page(session: Session, conditions: list[Any], query: str, *, after: s
     read every one of its matches to find the few that pass.
     """
     if narrow:
-        text_match, params = (_like_param(query) if session.get_bind().dialect.name == "sqlite"
-                              else _text_param(session, query))
+        text_match, params = _text_param(session, query, index=False)
         return _counted_page(session, [*conditions, text_match], params, after=after, before=before,
                              size=size, cap=cap, shape=shape)
     if _indexed(session, query):
