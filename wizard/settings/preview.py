@@ -272,18 +272,17 @@ def products_in_stock(session: Session, account_id: int, rules: Rules) -> tuple[
     histogram's cells, each band standing for all its prices, and one over the exact-price cells of each band
     that a price the rule compares with cuts (:func:`_cut_bands`). No grouping, nothing decided in Python.
     """
-    statement, params = _in_stock_query(rules, r.outcome_conditions, r.quantity_for)
+    statement, params = _in_stock_query(rules)
     totals = session.execute(statement, {**params, "account": account_id}).all()
     return sum(int(row[0] or 0) for row in totals), sum(int(row[1] or 0) for row in totals)
 
 
 @lru_cache(maxsize=1024)
-def _in_stock_query(rules: Rules, *definition: object) -> tuple[TextClause, dict[str, int]]:
+def _in_stock_query(rules: Rules) -> tuple[TextClause, dict[str, int]]:
     """Return the statement of :func:`products_in_stock` and its parameters but ``:account``.
 
-    Written per call it would cost more than running it, so it is kept per settings and per ``definition``:
-    the functions it is written from, so that a statement written from one rule never answers for another.
-    Settings of the same shape share one statement (:func:`_statement`); only the bound values differ.
+    Written per call it would cost more than running it, so it is kept per settings. Settings of the same
+    shape share one statement (:func:`_statement`); only the bound values differ.
     """
     params: dict[str, int] = {}
     # Written once with a stand-in for the price, then read at each part's price with the same bound values.
