@@ -237,6 +237,21 @@ class Update:
     priority: int = PRIORITY_INCREASE
 
 
+#: The least stock the rule reads: an oversold product's negative stock reads as this (none to sell).
+STOCK_FLOOR = 0
+
+
+def negative_stock(available: Any) -> tuple[Any, int]:
+    """Return when the rule reads ``available`` as :data:`STOCK_FLOOR` instead (below it), and that floor.
+
+    The one place that decides how negative stock is read, for every form of the rule: each evaluates this
+    pair in its own language before :func:`outcome_conditions` (``outcome``: ints, ``values_planner``: Python
+    source, ``quantity_sql``: SQL text, ``reason_expr`` and the other SQL expressions: a ``CASE``), so they
+    agree by construction, whatever the rule does with the stock it reads.
+    """
+    return available < STOCK_FLOOR, STOCK_FLOOR
+
+
 def outcome_conditions(rules: Rules, available: Any, price_cents: Any) -> list[tuple[str, Any]]:
     """Return the rule as ordered ``(reason, condition)`` pairs; the first true condition wins, else in stock.
 
@@ -276,7 +291,9 @@ def outcome(available: int, price_cents: int, rules: Rules) -> tuple[str, int, i
 
     For the preview's counts, which decide a few hundred histogram cells per keystroke and show no sentence.
     """
-    available = max(available, 0)
+    below, floor = negative_stock(available)
+    if below:
+        available = floor
     reason = _outcome(available, price_cents, rules)
     quantity = int(quantity_for(reason, available, rules))
     # Below the threshold: no price. Disable Pricing: no price. Amazon rejects a zero price: none either.
@@ -288,7 +305,8 @@ def decide(available: int, price_cents: int, rules: Rules) -> Decision:
     """Decide the quantity and price Amazon should show for one product, with the reason and a sentence."""
     reason, quantity, price = outcome(available, price_cents, rules)
     listed = reason != BELOW_PRICE_THRESHOLD
-    explanation = _explain(reason, max(available, 0), price_cents, quantity, rules)
+    below, floor = negative_stock(available)
+    explanation = _explain(reason, floor if below else available, price_cents, quantity, rules)
     if listed and not rules.disable_pricing and price_cents <= 0:
         # Amazon rejects a zero price; send the stock and leave the price on Amazon as it is.
         explanation += "; a $0.00 price is not sent"
@@ -359,9 +377,16 @@ def removed_product_update(last_quantity: int | None) -> Update | None:
 # --- The same rule as SQL expressions (for aggregates, filters and the sync's pre-filter) -------------
 
 
+def _stock_read(available: Any = None) -> ColumnElement[int]:
+    """Return the SQL expression of the stock the rule reads (:func:`negative_stock`) from ``available``."""
+    available = col(Product.available) if available is None else available
+    below, floor = negative_stock(available)
+    return case((below, floor), else_=available)
+
+
 def reason_expr(rules: Rules, available: Any = None, price_cents: Any = None) -> ColumnElement[str]:
     """Return a SQL ``CASE`` giving the reason code of each product under ``rules``."""
-    available = col(Product.available) if available is None else available
+    available = _stock_read(available)
     price_cents = col(Product.price_cents) if price_cents is None else price_cents
     whens = [(condition, literal(reason)) for reason, condition in
              outcome_conditions(rules, available, price_cents)]
@@ -370,7 +395,7 @@ def reason_expr(rules: Rules, available: Any = None, price_cents: Any = None) ->
 
 def quantity_expr(rules: Rules, available: Any = None, price_cents: Any = None) -> ColumnElement[int]:
     """Return a SQL ``CASE`` giving the quantity Amazon should show for each product under ``rules``."""
-    available = col(Product.available) if available is None else available
+    available = _stock_read(available)
     price_cents = col(Product.price_cents) if price_cents is None else price_cents
     whens = [(condition, quantity_for(reason, available, rules)) for reason, condition in
              outcome_conditions(rules, available, price_cents)]
@@ -396,7 +421,7 @@ def reason_condition(rules: Rules, reason: str) -> ColumnElement[bool]:
     use the ``(account_id, available, price_cents)`` index for the ranges.
     """
     earlier: list[Any] = []
-    for code, condition in outcome_conditions(rules, col(Product.available), col(Product.price_cents)):
+    for code, condition in outcome_conditions(rules, _stock_read(), col(Product.price_cents)):
         if code == reason:
             return and_(*[~c for c in earlier], condition)
         earlier.append(condition)
@@ -475,11 +500,12 @@ def values_planner(rules: Rules) -> Planner:
     """
     available, price = _Source("available"), _Source("price_cents")
     send_price = not rules.disable_pricing
+    below, floor = negative_stock(available)
     lines = [
         "def planner(rows, skus, values):",
         "    for sku, available, price_cents, last_quantity, last_price in rows:",
-        "        if available < 0:",
-        "            available = 0",
+        f"        if {_source_of(below)}:",
+        f"            available = {floor}",
     ]
     branches = [(reason, _source_of(condition)) for reason, condition in
                 outcome_conditions(rules, available, price)]
@@ -545,10 +571,13 @@ def quantity_sql(rules: Rules, available: str, price_cents: str, params: dict[st
     compares with are bound: they are added to ``params`` as ``rule_<n>``, numbered on from its size, so one
     statement may hold several of these and still be the same text for every value of the settings.
     """
-    stock, price = _SqlText(f"({available})", params), _SqlText(f"({price_cents})", params)
+    raw, price = _SqlText(f"({available})", params), _SqlText(f"({price_cents})", params)
 
     def sql_of(value: Any) -> str:
-        return value.text if isinstance(value, _SqlText) else stock.bind(value)
+        return value.text if isinstance(value, _SqlText) else raw.bind(value)
+
+    below, floor = negative_stock(raw)
+    stock = _SqlText(f"(CASE WHEN {sql_of(below)} THEN {sql_of(floor)} ELSE {raw.text} END)", params)
 
     whens = [f"WHEN {sql_of(condition)} THEN {sql_of(quantity_for(reason, stock, rules))}"
              for reason, condition in outcome_conditions(rules, stock, price)]
