@@ -28,9 +28,11 @@ Rule = Callable[[Rules, Any, Any], list[tuple[str, Any]]]
 _RULE: Rule = r.outcome_conditions
 
 
-def _without_out_of_stock(rules: Rules, available: Any, price_cents: Any) -> list[tuple[str, Any]]:
-    # The stock read reaches "all units" unchecked when there is no buffer: its quantity is the stock itself.
-    return [(code, test) for code, test in _RULE(rules, available, price_cents) if code != r.OUT_OF_STOCK]
+def _stock_unchecked(rules: Rules, available: Any, price_cents: Any) -> list[tuple[str, Any]]:
+    # No out-of-stock condition, and a buffer of 0 gates nothing: the stock read reaches "all units"
+    # unchecked, and its quantity is that stock itself.
+    return [(code, test) for code, test in _RULE(rules, available, price_cents)
+            if code != r.OUT_OF_STOCK and (code != r.BELOW_BUFFER or rules.inventory_buffer)]
 
 
 def _buffer_first(rules: Rules, available: Any, price_cents: Any) -> list[tuple[str, Any]]:
@@ -43,7 +45,7 @@ def _buffer_first(rules: Rules, available: Any, price_cents: Any) -> list[tuple[
 
 RULES: dict[str, Rule] = {
     "the rule as it is": _RULE,
-    "no out-of-stock condition": _without_out_of_stock,
+    "no out-of-stock condition, and a buffer of 0 gates nothing": _stock_unchecked,
     "the buffer is checked before out of stock": _buffer_first,
 }
 SETTINGS = [Rules(inventory_buffer=buffer, inventory_ceiling=ceiling, min_price_cents=threshold,
