@@ -24,11 +24,11 @@ else 0.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, case, literal
+from sqlalchemy import ColumnElement, and_, case, literal, or_
 from sqlmodel import col
 
 from wizard.models.catalog import Product
@@ -246,8 +246,9 @@ def negative_stock(available: Any) -> tuple[Any, int]:
 
     The one place that decides how negative stock is read, for every form of the rule: each evaluates this
     pair in its own language before :func:`outcome_conditions` (``outcome``: ints, ``values_planner``: Python
-    source, ``quantity_sql``: SQL text, ``reason_expr`` and the other SQL expressions: a ``CASE``), so they
-    agree by construction, whatever the rule does with the stock it reads.
+    source, ``quantity_sql``: SQL text, ``reason_expr`` and the other SQL expressions: the rule at the floor
+    for the rows below it, :func:`_by_stock_read`), so they agree by construction, whatever the rule does
+    with the stock it reads.
     """
     return available < STOCK_FLOOR, STOCK_FLOOR
 
@@ -377,29 +378,48 @@ def removed_product_update(last_quantity: int | None) -> Update | None:
 # --- The same rule as SQL expressions (for aggregates, filters and the sync's pre-filter) -------------
 
 
-def _stock_read(available: Any = None) -> ColumnElement[int]:
-    """Return the SQL expression of the stock the rule reads (:func:`negative_stock`) from ``available``."""
-    available = col(Product.available) if available is None else available
+def _sql(condition: Any) -> Any:
+    # At the floor the rule's stock comparisons are Python bools: SQL wants them as constants.
+    return literal(condition) if isinstance(condition, bool) else condition
+
+
+def _by_stock_read(available: Any, write: Callable[[Any], Any]) -> tuple[Any, Any, Any]:
+    """Return ``(below, write(floor), write(available))``: the rule written for stock read as the floor and
+    for stock read as it is (:func:`negative_stock`), for the caller to choose between with ``below``.
+
+    Each form keeps the stock column bare, so an index on it still serves the ranges, and rows below the
+    floor get the rule's answer at the floor (constants for its stock comparisons).
+    """
     below, floor = negative_stock(available)
-    return case((below, floor), else_=available)
+    return below, write(floor), write(available)
 
 
 def reason_expr(rules: Rules, available: Any = None, price_cents: Any = None) -> ColumnElement[str]:
     """Return a SQL ``CASE`` giving the reason code of each product under ``rules``."""
-    available = _stock_read(available)
+    available = col(Product.available) if available is None else available
     price_cents = col(Product.price_cents) if price_cents is None else price_cents
-    whens = [(condition, literal(reason)) for reason, condition in
-             outcome_conditions(rules, available, price_cents)]
-    return case(*whens, else_=literal(ALL_UNITS))
+
+    def write(stock: Any) -> ColumnElement[str]:
+        whens = [(_sql(condition), literal(reason)) for reason, condition in
+                 outcome_conditions(rules, stock, price_cents)]
+        return case(*whens, else_=literal(ALL_UNITS))
+
+    below, at_floor, as_is = _by_stock_read(available, write)
+    return case((below, at_floor), else_=as_is)
 
 
 def quantity_expr(rules: Rules, available: Any = None, price_cents: Any = None) -> ColumnElement[int]:
     """Return a SQL ``CASE`` giving the quantity Amazon should show for each product under ``rules``."""
-    available = _stock_read(available)
+    available = col(Product.available) if available is None else available
     price_cents = col(Product.price_cents) if price_cents is None else price_cents
-    whens = [(condition, quantity_for(reason, available, rules)) for reason, condition in
-             outcome_conditions(rules, available, price_cents)]
-    return case(*whens, else_=quantity_for(ALL_UNITS, available, rules))
+
+    def write(stock: Any) -> ColumnElement[int]:
+        whens = [(_sql(condition), quantity_for(reason, stock, rules)) for reason, condition in
+                 outcome_conditions(rules, stock, price_cents)]
+        return case(*whens, else_=quantity_for(ALL_UNITS, stock, rules))
+
+    below, at_floor, as_is = _by_stock_read(available, write)
+    return case((below, at_floor), else_=as_is)
 
 
 def in_stock_condition(rules: Rules) -> ColumnElement[bool]:
@@ -420,14 +440,39 @@ def reason_condition(rules: Rules, reason: str) -> ColumnElement[bool]:
     Written as "no earlier condition holds and this one does", straight from the ordered rule, so SQLite can
     use the ``(account_id, available, price_cents)`` index for the ranges.
     """
-    earlier: list[Any] = []
-    for code, condition in outcome_conditions(rules, _stock_read(), col(Product.price_cents)):
-        if code == reason:
-            return and_(*[~c for c in earlier], condition)
-        earlier.append(condition)
-    if reason == ALL_UNITS:
-        return and_(*[~c for c in earlier]) if earlier else literal(True)
-    return literal(False)
+    def write(stock: Any) -> Any:
+        # At the floor the stock comparisons are Python bools: folded here, so a reason the floor never has
+        # adds nothing to the SQL and the bare column's ranges stay usable.
+        earlier: list[Any] = []
+        for code, condition in outcome_conditions(rules, stock, col(Product.price_cents)):
+            if code == reason:
+                return _all([*(_not(c) for c in earlier), condition])
+            earlier.append(condition)
+        return _all([_not(c) for c in earlier]) if reason == ALL_UNITS else False
+
+    below, at_floor, as_is = _by_stock_read(col(Product.available), write)
+    condition: ColumnElement[bool] = _sql(_any([_all([below, at_floor]), _all([_not(below), as_is])]))
+    return condition
+
+
+def _not(condition: Any) -> Any:
+    return not condition if isinstance(condition, bool) else ~condition
+
+
+def _all(conditions: list[Any]) -> Any:
+    """Return the SQL ``AND`` of ``conditions``, Python bools among them folded."""
+    if any(c is False for c in conditions):
+        return False
+    kept = [c for c in conditions if c is not True]
+    return and_(*kept) if kept else True
+
+
+def _any(conditions: list[Any]) -> Any:
+    """Return the SQL ``OR`` of ``conditions``, Python bools among them folded."""
+    if any(c is True for c in conditions):
+        return True
+    kept = [c for c in conditions if c is not False]
+    return or_(*kept) if len(kept) > 1 else kept[0] if kept else False
 
 
 # --- The same rule as a values-only planner (for the sync's million-row loop) ------------------------------
