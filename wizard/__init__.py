@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from wizard import config as config_module
-from wizard import db, limits
+from wizard import db, limits, pagecache
 from wizard.extensions import csrf, htmx
 from wizard.logs import configure_logging
 from wizard.security import PUBLIC, Refused, SessionCookies, access_level, can_manage, current_user
@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limits.init_app(app)  # before CSRF protection, which reads the body
     csrf.init_app(app)
     htmx.init_app(app)
+    pagecache.init_app(app)
     _register_blueprints(app)
     _configure_access(app)
     _configure_security_headers(app)

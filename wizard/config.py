@@ -50,6 +50,7 @@ ENV_VARS: dict[str, tuple[Any, str]] = {
     "AMAZON_DOCUMENT_URL_PREFIXES": ("", _STR),
     "AMAZON_REPORT_MAX_BYTES": (200 * 1024 * 1024, _INT),
     "SYNC_INTERVAL": (900, _INT),
+    "PAGE_CACHE_SIZE": (256, _INT),
     "SYNC_SOON_DELAY": (60, _INT),
     "SYNC_LOCK_TTL": (120, _INT),
     "SYNC_POLL_INITIAL": (5.0, _FLOAT),

@@ -18,6 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from wizard.db import get_session
 from wizard.models import Account, AmazonSettings, Connection, User
+from wizard.pagecache import fingerprint_params, wants_fingerprint
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -110,11 +111,14 @@ def _session_lifetime() -> int:
 
 
 @cache
-def _user_and_account() -> Select[User, Account, Connection, AmazonSettings, int]:
-    # Built once: building a statement costs more than running it (every request runs this one).
+def _user_and_account(fingerprint: bool = False) -> Select[Any]:
+    # Built once per shape: building a statement costs more than running it (every request runs this one).
+    # With ``fingerprint`` (the cached pages), it also reads the page cache's fingerprint in the same trip.
+    from wizard.pagecache import fingerprint_columns
     from wizard.sync.guard import waiting_hold_id
 
-    return (select(User, Account, Connection, AmazonSettings, waiting_hold_id(col(Account.id)))
+    extra = fingerprint_columns() if fingerprint else []
+    return (select(User, Account, Connection, AmazonSettings, waiting_hold_id(col(Account.id)), *extra)
             .join(Account, col(Account.id) == col(User.account_id))
             .outerjoin(Connection, col(Connection.account_id) == col(Account.id))
             .outerjoin(AmazonSettings, col(AmazonSettings.account_id) == col(Account.id))
@@ -130,7 +134,9 @@ def _user_of_session() -> User | None:
     # round trip. Kept on ``g`` and in the request's database session (identity map, connection_of's and
     # guard.waiting's per-session memos), they are not read again.
     db = get_session()
-    row = db.execute(_user_and_account(), {"user_id": user_id}).first()
+    fingerprint = wants_fingerprint()
+    params = {"user_id": user_id, **fingerprint_params()} if fingerprint else {"user_id": user_id}
+    row = db.execute(_user_and_account(fingerprint), params).first()
     user: User | None = None
     if row is not None:
         from wizard.connect.steps import remember_connection
@@ -138,6 +144,9 @@ def _user_of_session() -> User | None:
 
         # ``g`` holds the account and settings: the identity map keeps only weak references.
         user, g.signed_in_account, g.signed_in_settings = row[0], row[1], row[3]
+        g.signed_in_connection, g.signed_in_hold_id = row[2], row[4]
+        if fingerprint:
+            g.page_fingerprint = tuple(row[5:])
         remember_connection(db, user.account_id, row[2])
         remember_waiting_hold(db, user.account_id, row[4])
     signed_in_at = session.get("signed_in_at")

@@ -13,6 +13,7 @@ from wizard.connect.service import ConnectionView
 from wizard.connect.steps import Step, StepName, connection_of, facts_for, wizard_steps
 from wizard.db import get_session, reads_only
 from wizard.models import Account, AmazonSettings
+from wizard.pagecache import cached_page
 from wizard.reconcile import status as reconcile_status
 from wizard.rendering import render_page
 from wizard.rules import Rules
@@ -74,6 +75,7 @@ def _setup(account: Account) -> Setup | None:
 @bp.get("/")
 @reads_only
 @signed_in
+@cached_page
 def index() -> Response:
     """Show the home page."""
     account = current_account()

@@ -16,6 +16,7 @@ from wizard.connect import steps
 from wizard.db import get_session, reads_only
 from wizard.forms import EmptyForm
 from wizard.models import Account, AmazonSettings, SettingsVersion
+from wizard.pagecache import cached_page
 from wizard.rendering import render_fragment, render_page
 from wizard.rules import Rules
 from wizard.security import can_manage, current_account, current_user, manage, signed_in
@@ -75,6 +76,7 @@ def _sends_to_the_wizard(wizard: dict[str, Any]) -> bool:
 @bp.get("/")
 @reads_only
 @signed_in
+@cached_page
 def index() -> Response:
     """Show the settings with the preview and the history."""
     account = current_account()
