@@ -116,10 +116,12 @@ def fingerprint_columns() -> list[Label[Any]]:
       ``ledger.latest_and_last_success`` picks them; a finished run does not change again.
     - ``listing_counts`` / ``amazon_counts``: the stored counts the sync and the read-back write.
     - ``drift_*``: the price-drift note's windows (the newest drift, and how many in the last day and week).
-    - ``settings_version``: the settings history (versions are only ever added).
     - ``people``: the account's users (the managers a staff user is told to ask, the history's names).
+
+    The settings history needs nothing more: a version is only ever added with a change of the settings row
+    (``settings.service.apply_rules``), which is in the sign-in row.
     """
-    from wizard.models import Account, Product, SettingsVersion, User
+    from wizard.models import Account, Product, User
     from wizard.models.listing_stats import AmazonListingCount, ListingStatusCount
     from wizard.models.reconcile import ListingDrift
     from wizard.models.sync import RunStatus, SyncRun
@@ -164,8 +166,6 @@ def fingerprint_columns() -> list[Label[Any]]:
            .where(*drifts, drift.detected_at >= bindparam("day_ago"))).label("drift_day"),
         of(select(func.count()).select_from(drift_table)
            .where(*drifts, drift.detected_at >= bindparam("week_ago"))).label("drift_week"),
-        of(select(func.max(col(SettingsVersion.id))).where(col(SettingsVersion.account_id) == account_id))
-        .label("settings_version"),
         of(select(func.aggregate_strings(joined(col(User.id), col(User.role), col(User.name)), ","))
            .where(col(User.account_id) == account_id)).label("people"),
     ]

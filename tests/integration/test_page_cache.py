@@ -25,13 +25,12 @@ from tests.helpers import csrf_token
 from tests.integration.test_amazon_settings import DEFAULTS, text_of
 from wizard.catalog import api_tokens
 from wizard.db import engine_for
-from wizard.models import Account, Connection, ConnectionStatus, Product, Role, User
+from wizard.models import Account, Connection, ConnectionStatus, Product, Role, User, listing_stats
 from wizard.models.base import utcnow
 from wizard.models.guard import RunHold
 from wizard.models.listing_stats import AMAZON_FIGURES, store_amazon_counts
 from wizard.models.reconcile import DriftKind, ListingDrift
 from wizard.models.sync import ListingState, ListingStatus, RunStatus, SyncRun
-from wizard.reconcile import status as reconcile_status
 
 HOME, SETTINGS = "/", "/settings/amazon/"
 _TOKENS = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
@@ -102,16 +101,19 @@ def test_home_shows_a_product_upserted_through_the_api(client: FlaskClient, sign
 
 
 def test_home_and_settings_show_settings_saved_through_the_form(client: FlaskClient, signed_in_as: Any,
-                                                                ready: Merchant) -> None:
+                                                                ready: Merchant, db: Session) -> None:
     signed_in_as("manager")
     assert "will send as in stock 10" in page(client, HOME)
     assert 'name="inventory_buffer" type="text" value="2"' in client.get(SETTINGS).get_data(as_text=True)
     form = {**DEFAULTS, "inventory_buffer": "20", "csrf_token": csrf_token(client, SETTINGS)}
     assert client.post(SETTINGS, data=form).status_code == 302
-    html = page(client, HOME)
-    assert "will send as in stock 0" in html, html
+    assert "Settings saved." in page(client, SETTINGS)  # shows the flash (never from the cache)
+    assert "will send as in stock 0" in page(client, HOME)
     html = client.get(SETTINGS).get_data(as_text=True)
-    assert 'name="inventory_buffer" type="text" value="20"' in html
+    assert 'name="inventory_buffer" type="text" value="20"' in html and "Settings saved." not in html
+    # Saved by another process (the wizard's last step), with no flash in this session.
+    save_settings(db, ready.account.id, inventory_buffer=4)
+    assert 'name="inventory_buffer" type="text" value="4"' in client.get(SETTINGS).get_data(as_text=True)
 
 
 def test_home_shows_a_sync_run_finishing(client: FlaskClient, signed_in_as: Any, ready: Merchant,
@@ -134,7 +136,8 @@ def test_home_shows_the_feed_results_the_sync_stored(client: FlaskClient, signed
     db.add_all(ListingState(account_id=ready.account.id, sku=f"SKU-{i:07d}", status=ListingStatus.ACCEPTED)
                for i in range(4))
     db.commit()
-    reconcile_status.refresh(str(db.get_bind().url.render_as_string(hide_password=False)), ready.account.id)
+    with db.get_bind().begin() as connection:  # type: ignore[union-attr]
+        listing_stats.rebuild(connection, ready.account.id)  # what the sync job stores after each step
     assert "4 SKUs accepted by Amazon" in page(client, HOME)
 
 
@@ -165,6 +168,34 @@ def test_home_shows_the_price_drift_note_come_and_go_with_its_day(client: FlaskC
                .values(detected_at=utcnow() - timedelta(hours=25)))
     db.commit()
     assert "in the last day" not in page(client, HOME)
+
+
+def test_home_says_price_drift_keeps_happening_only_while_a_week_holds_two_other_days(
+        client: FlaskClient, signed_in_as: Any, ready: Merchant, db: Session) -> None:
+    now = utcnow()
+    drifts = [ListingDrift(account_id=ready.account.id, sku="SKU-0000001", kind=DriftKind.PRICE.value,
+                           amazon_value=900, our_value=1000, detected_at=now - timedelta(days=days, hours=1))
+              for days in (0, 2, 6)]
+    db.add_all(drifts)
+    db.commit()
+    signed_in_as("admin")
+    assert "This keeps happening" in page(client, HOME)
+    # As if a day went by for the oldest: out of the week, so only one other day is left.
+    db.execute(update(ListingDrift).where(ListingDrift.id == drifts[2].id)  # type: ignore[arg-type]
+               .values(detected_at=now - timedelta(days=7, hours=1)))
+    db.commit()
+    html = page(client, HOME)
+    assert "(1 SKU in the last day)" in html and "This keeps happening" not in html
+
+
+@pytest.mark.parametrize("path", [HOME, SETTINGS])
+def test_both_pages_show_the_signed_in_users_new_name(client: FlaskClient, signed_in_as: Any,
+                                                      ready: Merchant, db: Session, path: str) -> None:
+    admin = signed_in_as("admin")
+    assert "Admin User admin Password" in page(client, path)
+    db.execute(update(User).where(User.id == admin.id).values(name="Ada Quinn"))  # type: ignore[arg-type]
+    db.commit()
+    assert "Ada Quinn admin Password" in page(client, path)
 
 
 @pytest.mark.parametrize("path", [HOME, SETTINGS])
