@@ -621,12 +621,16 @@ def quantity_sql(rules: Rules, available: str, price_cents: str, params: dict[st
     def sql_of(value: Any) -> str:
         return value.text if isinstance(value, _SqlText) else raw.bind(value)
 
-    below, floor = negative_stock(raw)
-    stock = _SqlText(f"(CASE WHEN {sql_of(below)} THEN {sql_of(floor)} ELSE {raw.text} END)", params)
+    def written(stock: _SqlText) -> str:
+        whens = [f"WHEN {sql_of(condition)} THEN {sql_of(quantity_for(reason, stock, rules))}"
+                 for reason, condition in outcome_conditions(rules, stock, price)]
+        return f"(CASE {' '.join(whens)} ELSE {sql_of(quantity_for(ALL_UNITS, stock, rules))} END)"
 
-    whens = [f"WHEN {sql_of(condition)} THEN {sql_of(quantity_for(reason, stock, rules))}"
-             for reason, condition in outcome_conditions(rules, stock, price)]
-    return f"(CASE {' '.join(whens)} ELSE {sql_of(quantity_for(ALL_UNITS, stock, rules))} END)"
+    # The rule once at the floor (a bound value, so the text stays the same for every setting) and once on
+    # the bare stock: a row tests ``below`` once, not the stock read again in every comparison.
+    below, floor = negative_stock(raw)
+    at_floor = _SqlText(raw.bind(floor), params)
+    return f"(CASE WHEN {sql_of(below)} THEN {written(at_floor)} ELSE {written(raw)} END)"
 
 
 class _Cuts:
