@@ -111,7 +111,9 @@ def fingerprint_columns() -> list[Label[Any]]:
     anything the home or settings page shows changes:
 
     - ``products``: the newest product change (every catalog writer stamps ``updated_at``, as the urgent lane
-      already relies on; no code deletes products). The catalog histograms follow the products by trigger.
+      already relies on). The catalog histograms follow the products by trigger.
+    - ``histogram``: the account's products and units as the histogram counts them (a few hundred rows): a
+      product deleted by the platform or an operator changes no ``updated_at``, but always these totals.
     - ``newest_run`` / ``newest_status`` / ``last_success``: the runs the home card shows, picked as
       ``ledger.latest_and_last_success`` picks them; a finished run does not change again.
     - ``listing_counts`` / ``amazon_counts``: the stored counts the sync and the read-back write.
@@ -122,6 +124,7 @@ def fingerprint_columns() -> list[Label[Any]]:
     (``settings.service.apply_rules``), which is in the sign-in row.
     """
     from wizard.models import Account, Product, User
+    from wizard.models.catalog_stats import CatalogHistogram
     from wizard.models.listing_stats import AmazonListingCount, ListingStatusCount
     from wizard.models.reconcile import ListingDrift
     from wizard.models.sync import RunStatus, SyncRun
@@ -147,12 +150,15 @@ def fingerprint_columns() -> list[Label[Any]]:
     of_account = col(SyncRun.account_id) == account_id
     newest = of(select(func.max(run)).where(of_account))
     drift_table = table_of(ListingDrift)
+    histogram = table_of(CatalogHistogram).c
     drift, amazon, listing = (table_of(model).c for model in (ListingDrift, AmazonListingCount,
                                                                ListingStatusCount))
     drifts = _price_drift_condition(account_id)
     return [
         of(select(func.max(col(Product.updated_at))).where(col(Product.account_id) == account_id))
         .label("products"),
+        of(select(joined(func.sum(histogram.products), func.sum(histogram.units)))
+           .where(histogram.account_id == account_id)).label("histogram"),
         newest.label("newest_run"),
         of(select(col(SyncRun.status)).where(run == newest)).label("newest_status"),
         of(select(func.max(run)).where(of_account, col(SyncRun.status) == RunStatus.DONE,

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, update
-from sqlmodel import Session, select
+from sqlalchemy import delete, event, update
+from sqlmodel import Session, col, select
 
 from tests.conftest import Merchant, make_merchant, sign_in
 from tests.fixtures.worker import add_products, connect, save_settings
@@ -353,3 +353,17 @@ def test_htmx_and_plain_views_each_get_their_own_answer(client: FlaskClient, sig
         boosted = ask(**{"HX-Request": "true", "HX-Boosted": "true"})
         assert "<!doctype html>" in full and "<!doctype html>" in boosted
         assert "<!doctype html>" not in fragment and "<body" not in fragment
+
+
+def test_home_and_settings_show_a_product_deleted_by_the_platform(client: FlaskClient, signed_in_as: Any,
+                                                                 ready: Merchant, db: Session) -> None:
+    # No code of ours deletes products; the merchant's platform or an operator may (catalog_removals). A
+    # delete changes no row's updated_at, so the newest change alone would not see it.
+    signed_in_as("admin")
+    assert "Products 10 Ecommerce will send as in stock 10" in page(client, HOME)
+    settings_before = page(client, SETTINGS)
+    db.exec(delete(Product).where(col(Product.account_id) == ready.account.id,  # type: ignore[call-overload]
+                                  col(Product.sku) == "SKU-0000003"))
+    db.commit()
+    assert "Products 9 Ecommerce will send as in stock 9" in page(client, HOME)
+    assert page(client, SETTINGS) != settings_before
