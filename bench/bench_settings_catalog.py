@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 import wizard.models  # noqa: F401 - registers every table
 from wizard import create_app
@@ -138,12 +138,15 @@ def bench_catalog_page(url: str, products: int, runs: int) -> bool:
                 )
             )
             session.commit()
-        user_id = session.exec(__import__("sqlmodel").select(User.id)).first()
+        user = session.exec(select(User)).first()
+        assert user is not None
+        generation = user.session_generation
     app = create_app({"TESTING": True, "APP_ENV": "development", "DATABASE_URL": url, "SECRET_KEY": "bench",
                       "WTF_CSRF_ENABLED": False})
     client = app.test_client()
     with client.session_transaction() as flask_session:
-        flask_session["user_id"] = user_id
+        # What start_session writes: without the generation and the time, the cookie signs no one in.
+        flask_session.update(user_id=user.id, generation=generation, signed_in_at=int(time.time()))
     ok = True
     htmx = {"HX-Request": "true"}
     results = "/catalog/results"
