@@ -31,7 +31,7 @@ from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g, request, session
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import Select, String, bindparam, func, select
+from sqlalchemy import Select, String, bindparam, func, literal_column, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.sql.elements import ColumnElement, Label
 from sqlalchemy.sql.selectable import ScalarSelect
@@ -101,7 +101,8 @@ def cache_of(app: Flask) -> PageCache:
 
 def wants_fingerprint() -> bool:
     """Return whether this request's sign-in query should also read the fingerprint."""
-    return request.method == "GET" and request.endpoint in CACHED_ENDPOINTS
+    return (request.method == "GET" and request.endpoint in CACHED_ENDPOINTS
+            and cache_of(current_app).size > 0)
 
 
 def fingerprint_columns() -> list[Label[Any]]:
@@ -130,13 +131,16 @@ def fingerprint_columns() -> list[Label[Any]]:
     from wizard.models.sync import RunStatus, SyncRun
     from wizard.reconcile.status import _price_drift_condition
 
+    # Constants written into the SQL, not bound: each bound value costs Python calls on every execution.
+    empty, colon = literal_column("''", String), literal_column("':'", String)
+
     def text(value: Any) -> ColumnElement[str]:
-        return func.coalesce(sql_cast(value, String), "")
+        return func.coalesce(sql_cast(value, String), empty)
 
     def joined(*values: Any) -> ColumnElement[str]:
         out = text(values[0])
         for value in values[1:]:
-            out = out + ":" + text(value)
+            out = out + colon + text(value)
         return out
 
     account_id = col(Account.id)
@@ -163,7 +167,7 @@ def fingerprint_columns() -> list[Label[Any]]:
         of(select(col(SyncRun.status)).where(run == newest)).label("newest_status"),
         of(select(func.max(run)).where(of_account, col(SyncRun.status) == RunStatus.DONE,
                                        col(SyncRun.sent_count) > 0)).label("last_success"),
-        of(select(func.aggregate_strings(joined(listing.status, listing.listings), ","))
+        of(select(func.aggregate_strings(joined(listing.status, listing.listings), ";"))
            .where(listing.account_id == account_id)).label("listing_counts"),
         of(select(joined(*(column for column in amazon if column.name != "account_id")))
            .where(amazon.account_id == account_id)).label("amazon_counts"),
