@@ -46,6 +46,16 @@ def tokens_of(html: str) -> set[str]:
     return {a or b for a, b in _TOKENS.findall(html)}
 
 
+def change(db: Session, model: type[Any], key: int | None, **values: Any) -> None:
+    """Change one row's columns and commit, as another request or process would."""
+    row = db.get(model, key)
+    assert row is not None
+    for name, value in values.items():
+        setattr(row, name, value)
+    db.add(row)
+    db.commit()
+
+
 @contextmanager
 def statements(app: Flask) -> Iterator[list[str]]:
     """Collect the SQL statements the app runs inside the block."""
@@ -229,17 +239,9 @@ def test_home_follows_a_role_change_and_the_managers_it_names(client: FlaskClien
     staff = signed_in_as("staff")
     html = page(client, HOME)
     assert "An admin or manager finishes the setup" in html and "Manager User" in html
-    manager = db.get(User, merchant.user("manager").id)
-    assert manager is not None
-    manager.name = "Morgan Lee"
-    db.add(manager)
-    db.commit()
+    change(db, User, merchant.user("manager").id, name="Morgan Lee")
     assert "Morgan Lee" in page(client, HOME)
-    row = db.get(User, staff.id)
-    assert row is not None
-    row.role = Role.MANAGER
-    db.add(row)
-    db.commit()
+    change(db, User, staff.id, role=Role.MANAGER)
     html = page(client, HOME)
     assert "An admin or manager finishes the setup" not in html and "Start setup" in html
 
@@ -248,11 +250,7 @@ def test_home_shows_the_account_renamed(client: FlaskClient, signed_in_as: Any, 
                                         db: Session) -> None:
     signed_in_as("admin")
     assert "Acme Outdoor Your Amazon integration" in page(client, HOME)
-    account = db.get(Account, merchant.account.id)
-    assert account is not None
-    account.name = "Acme Outdoor & Co"
-    db.add(account)
-    db.commit()
+    change(db, Account, merchant.account.id, name="Acme Outdoor & Co")
     assert "Acme Outdoor & Co Your Amazon integration" in page(client, HOME)
 
 
@@ -279,17 +277,9 @@ def test_settings_follows_a_role_change_and_the_names_in_its_history(client: Fla
     sign_in(client, staff)
     html = page(client, SETTINGS)
     assert "Manager User" in html and "Save settings" not in html
-    row = db.get(User, manager.id)
-    assert row is not None
-    row.name = "Morgan Lee"
-    db.add(row)
-    db.commit()
+    change(db, User, manager.id, name="Morgan Lee")
     assert "Morgan Lee" in page(client, SETTINGS)
-    row = db.get(User, staff.id)
-    assert row is not None
-    row.role = Role.MANAGER
-    db.add(row)
-    db.commit()
+    change(db, User, staff.id, role=Role.MANAGER)
     assert "Save settings" in page(client, SETTINGS)
 
 
