@@ -5,7 +5,10 @@ and never written; good rows are merged with what the catalog holds (:func:`merg
 API's partial items) and upserted by SKU in chunks with ``INSERT ... ON CONFLICT(account_id, sku) DO UPDATE``.
 Each chunk is one transaction, so a row is either fully written or not at all, even if the process dies.
 On PostgreSQL a CSV chunk travels by ``COPY`` into a temporary table first (:func:`copy_rows`, several times
-faster than ``executemany``: ``bench/bench_import_copy.py``); SQLite keeps ``executemany``.
+faster than ``executemany``: ``bench/bench_import_copy.py``). On SQLite a CSV chunk goes into a temporary
+table, its known SKUs are upserted from there, and its new SKUs are inserted in one statement with the
+histograms and the search index maintained once per chunk (:func:`bulk_rows`,
+:mod:`wizard.models.catalog_bulk`) instead of by a trigger per row (``bench/bench_settings_catalog.py``).
 
 A CSV import is stored first (a file under ``IMPORT_DIR``) and run by the ``import_catalog`` RQ job, which
 reads the file as a stream: memory stays bounded whatever the file size. An interrupted import resumes where
@@ -26,15 +29,30 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Column, Integer, MetaData, Table, Text, case, literal, select, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection as DBConnection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from wizard.db import engine_for, session_scope, table_of
+from wizard.models import catalog_search, catalog_stats
 from wizard.models.base import utcnow
 from wizard.models.catalog import SKU_MAX_LENGTH, TITLE_MAX_LENGTH, CatalogImport, Product
+from wizard.models.catalog_bulk import BULK_TABLE
 from wizard.rules import NumberError, parse_usd, parse_whole_number
 
 log = logging.getLogger(__name__)
@@ -326,6 +344,50 @@ def copy_rows(connection: DBConnection, account_id: int, rows: list[Row]) -> int
     return len(rows)
 
 
+#: The new rows of a bulk insert: those past the largest id before it (SQLite gives a new row the largest id
+#: plus one, and nobody else writes meanwhile); ``:a`` is redundant but keeps the histograms' upserts exact.
+_NEW_ROWS = "account_id = :a AND id > :before"
+
+
+def bulk_rows(connection: DBConnection, account_id: int, rows: list[Row]) -> int:
+    """Upsert complete rows on SQLite, maintaining the derived tables of new SKUs once for the chunk.
+
+    The rows go into a temporary table; the SKUs the catalog holds are upserted from it (the same
+    ``ON CONFLICT`` rule as :func:`write_rows`; the update triggers keep the histograms and the index); the
+    new ones are inserted in file order (so their ids are :func:`write_rows`'s) with the insert triggers
+    stepping aside, and added to the histograms and the index by one statement each
+    (:mod:`wizard.models.catalog_bulk` says why this is sound). All in the caller's transaction.
+    """
+    if not rows:
+        return 0
+    _INCOMING.create(connection, checkfirst=True)  # may survive a rollback: SQLite creates it outside one
+    connection.execute(_INCOMING.delete())
+    connection.exec_driver_sql(
+        f"INSERT INTO {_INCOMING.name} ({_INCOMING_COLUMNS}) VALUES (?, ?, ?, ?, ?)",  # noqa: S608 - constants
+        [(line, row.sku, row.title or "", row.available, row.price_cents) for line, row in enumerate(rows)])
+    product, incoming = table_of(Product), _INCOMING.c
+    known = exists().where(product.c.account_id == account_id, product.c.sku == incoming.sku)
+    columns = ["account_id", "sku", "title", "available", "price_cents", "updated_at"]
+    source = select(literal(account_id), incoming.sku, incoming.title, incoming.available,
+                    incoming.price_cents, literal(utcnow())).order_by(incoming.line)
+    # The first write takes SQLite's write lock: what is known and the largest id stay true to the commit.
+    connection.execute(_on_conflict_update(sqlite.insert(product).from_select(columns, source.where(known))))
+    connection.execute(BULK_TABLE.insert().values(account_id=account_id))
+    before = connection.execute(select(func.coalesce(func.max(product.c.id), 0))).scalar_one()
+    added = connection.execute(product.insert().from_select(columns, source.where(~known))).rowcount
+    bounds = {"a": account_id, "before": before}
+    counted = connection.execute(select(func.count()).where(product.c.account_id == account_id,
+                                                            product.c.id > before)).scalar_one()
+    if counted != added:  # the ids ran out (2**63), so SQLite picked some at random: the set is unknown
+        raise RuntimeError("the new products did not get the ids past the largest one")
+    for statement in catalog_stats.add_sql(_NEW_ROWS):
+        connection.execute(text(statement), bounds)
+    connection.execute(text(catalog_search.index_sql(_NEW_ROWS)), bounds)
+    connection.execute(BULK_TABLE.delete().where(BULK_TABLE.c.account_id == account_id))
+    _INCOMING.drop(connection)
+    return len(rows)
+
+
 def analyze_catalog(connection: DBConnection) -> None:
     """Refresh PostgreSQL's statistics of ``product`` after a large import (nothing on SQLite).
 
@@ -339,10 +401,10 @@ def analyze_catalog(connection: DBConnection) -> None:
 
 
 def write_chunk(connection: DBConnection, account_id: int, rows: list[Row]) -> int:
-    """Upsert an import chunk the fastest way: ``COPY`` on PostgreSQL, ``executemany`` on SQLite."""
+    """Upsert an import chunk the fastest way: ``COPY`` on PostgreSQL, :func:`bulk_rows` on SQLite."""
     if connection.dialect.name == "postgresql":
         return copy_rows(connection, account_id, rows)
-    return write_rows(connection, account_id, rows)
+    return bulk_rows(connection, account_id, rows)
 
 
 # ---- CSV ------------------------------------------------------------------------------------
@@ -620,6 +682,6 @@ def import_dir_of(config: Mapping[str, Any]) -> str:
     return os.path.abspath(str(config.get("IMPORT_DIR") or "var/imports"))
 
 
-__all__ = ["FileRefused", "ImportRefused", "Row", "RowError", "Validator", "analyze_catalog", "copy_rows",
-           "import_csv", "merge_with_existing", "parse_csv", "run_import", "start_import", "write_chunk",
-           "write_rows"]
+__all__ = ["FileRefused", "ImportRefused", "Row", "RowError", "Validator", "analyze_catalog", "bulk_rows",
+           "copy_rows", "import_csv", "merge_with_existing", "parse_csv", "run_import", "start_import",
+           "write_chunk", "write_rows"]

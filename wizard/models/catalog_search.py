@@ -13,23 +13,35 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
+from wizard.models.catalog_bulk import BULK_INSERT, NOT_BULK, table_ddl
+
 SEARCH_TABLE = "product_search"
 _TRIGRAM_INDEXES = ("ix_product_sku_trgm", "ix_product_title_trgm")
 
 
 def sqlite_ddl() -> list[str]:
-    """Return the statements creating the FTS5 trigram table over product and its triggers."""
+    """Return the statements creating the FTS5 trigram table over product and its triggers.
+
+    The insert trigger steps aside for a bulk-inserted account (:mod:`wizard.models.catalog_bulk`), whose
+    writer indexes its new rows in one statement (:func:`index_sql`).
+    """
     insert = f"INSERT INTO {SEARCH_TABLE} (rowid, sku, title) VALUES (NEW.id, NEW.sku, NEW.title);"
     delete = (f"INSERT INTO {SEARCH_TABLE} ({SEARCH_TABLE}, rowid, sku, title) "
               "VALUES ('delete', OLD.id, OLD.sku, OLD.title);")
     return [
+        table_ddl(),
         f"CREATE VIRTUAL TABLE {SEARCH_TABLE} USING fts5(sku, title, content='product', content_rowid='id', "
         "tokenize='trigram')",
-        f"CREATE TRIGGER product_search_insert AFTER INSERT ON product BEGIN {insert} END",
+        f"CREATE TRIGGER product_search_insert AFTER INSERT ON product WHEN {NOT_BULK} BEGIN {insert} END",
         f"CREATE TRIGGER product_search_delete AFTER DELETE ON product BEGIN {delete} END",
         "CREATE TRIGGER product_search_update AFTER UPDATE OF sku, title ON product "
         f"WHEN OLD.sku IS NOT NEW.sku OR OLD.title IS NOT NEW.title BEGIN {delete} {insert} END",
     ]
+
+
+def index_sql(where: str) -> str:
+    """Return the statement indexing the products matching ``where`` on SQLite (a bulk insert)."""
+    return f"INSERT INTO {SEARCH_TABLE} (rowid, sku, title) SELECT id, sku, title FROM product WHERE {where}"
 
 
 def postgresql_ddl() -> list[str]:
@@ -65,10 +77,13 @@ def drop_index(connection: Connection) -> None:
 
 
 def managed_here(name: str | None, type_: str, _parent_names: Any = None) -> bool:
-    """Return False for the text index's tables and indexes, which the models do not describe (Alembic)."""
+    """Return False for the text index's tables and indexes, which the models do not describe (Alembic).
+
+    So is SQLite's list of bulk-inserted accounts (:mod:`wizard.models.catalog_bulk`), made with the triggers.
+    """
     if name is None:
         return True
-    if type_ == "table" and name.startswith(SEARCH_TABLE):
+    if type_ == "table" and (name.startswith(SEARCH_TABLE) or name == BULK_INSERT):
         return False
     return not (type_ == "index" and name in _TRIGRAM_INDEXES)
 
@@ -80,4 +95,4 @@ def _create_search_index(_metadata: Any, connection: Connection, **kw: Any) -> N
         create_index(connection)
 
 
-__all__ = ["SEARCH_TABLE", "create_index", "drop_index", "managed_here"]
+__all__ = ["SEARCH_TABLE", "create_index", "drop_index", "index_sql", "managed_here"]

@@ -30,6 +30,8 @@ from sqlalchemy import BigInteger, event, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
+from wizard.models.catalog_bulk import NOT_BULK, table_ddl
+
 #: Settings accept at most 1,000,000 units; every stock level above behaves alike, so it is capped here.
 STOCK_CAP = 1_000_001
 #: ``(start, step)``: from ``start`` cents on (until the next start) price bands are ``step`` cents wide.
@@ -123,9 +125,10 @@ def _sqlite_upserts(row: str, sign: str) -> str:
 
 
 def sqlite_ddl() -> list[str]:
-    """Return the statements creating the SQLite triggers."""
+    """Return the statements creating the SQLite triggers (inserts of a bulk-inserted account excepted)."""
     return [
-        f"CREATE TRIGGER product_histogram_insert AFTER INSERT ON product BEGIN\n"
+        table_ddl(),
+        f"CREATE TRIGGER product_histogram_insert AFTER INSERT ON product WHEN {NOT_BULK} BEGIN\n"
         f"{_sqlite_upserts('NEW', '')}END",
         f"CREATE TRIGGER product_histogram_delete AFTER DELETE ON product BEGIN\n"
         f"{_sqlite_upserts('OLD', '-')}END",
@@ -204,6 +207,21 @@ def backfill_sql(account_filter: str = "") -> list[str]:
     ]
 
 
+def add_sql(where: str) -> list[str]:
+    """Return the statements adding the products matching ``where`` to both histograms (a bulk insert)."""
+    counts = "products = products + excluded.products, units = units + excluded.units"
+    return [
+        f"INSERT INTO {HISTOGRAM} (account_id, stock, band, products, units) "
+        f"SELECT account_id, {_stock_sql('available')}, {_band_sql('price_cents')}, count(*), sum(available) "
+        f"FROM product WHERE {where} GROUP BY 1, 2, 3 "
+        f"ON CONFLICT (account_id, stock, band) DO UPDATE SET {counts}",
+        f"INSERT INTO {PRICE_HISTOGRAM} (account_id, price_cents, stock, products, units) "
+        f"SELECT account_id, price_cents, {_stock_sql('available')}, count(*), sum(available) "
+        f"FROM product WHERE {where} GROUP BY 1, 2, 3 "
+        f"ON CONFLICT (account_id, price_cents, stock) DO UPDATE SET {counts}",
+    ]
+
+
 def rebuild(connection: Connection, account_id: int) -> None:
     """Recompute an account's histograms from its catalog, in the caller's transaction."""
     for table in (HISTOGRAM, PRICE_HISTOGRAM):
@@ -221,5 +239,5 @@ def _create_triggers(_metadata: Any, connection: Connection, **kw: Any) -> None:
             connection.exec_driver_sql(statement)
 
 
-__all__ = ["BAND_STEPS", "STOCK_CAP", "CatalogHistogram", "CatalogPriceHistogram", "band_end", "band_of",
-           "rebuild", "trigger_ddl"]
+__all__ = ["BAND_STEPS", "STOCK_CAP", "CatalogHistogram", "CatalogPriceHistogram", "add_sql", "band_end",
+           "band_of", "rebuild", "trigger_ddl"]
