@@ -8,7 +8,8 @@ On PostgreSQL a CSV chunk travels by ``COPY`` into a temporary table first (:fun
 faster than ``executemany``: ``bench/bench_import_copy.py``). On SQLite a CSV chunk goes into a temporary
 table, its known SKUs are upserted from there, and its new SKUs are inserted in one statement with the
 histograms and the search index maintained once per chunk (:func:`bulk_rows`,
-:mod:`wizard.models.catalog_bulk`) instead of by a trigger per row (``bench/bench_settings_catalog.py``).
+:mod:`wizard.models.catalog_bulk`) instead of by a trigger per row: 100,000 new rows in 7 s instead of 20 s
+(``bench/bench_settings_catalog.py``).
 
 A CSV import is stored first (a file under ``IMPORT_DIR``) and run by the ``import_catalog`` RQ job, which
 reads the file as a stream: memory stays bounded whatever the file size. An interrupted import resumes where
