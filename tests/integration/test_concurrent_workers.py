@@ -9,6 +9,7 @@ processes, one PostgreSQL, one Redis).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,29 +95,25 @@ def test_four_workers_with_sigkills_never_submit_a_feed_twice_and_converge(
     # (jobs.queue.MAINTENANCE_INTERVAL 60 s + RQ's lock, 61 s). So allow three minutes, not one. A kill can
     # also land on both accounts' jobs before either scheduled its follow-up: then, as in production, the
     # cron's next tick starts them again (test_worker_class checks the scheduler's takeover on its own).
-    def ten_out_or_enqueue() -> bool:
-        if _feeds_out(db) >= 10:
-            return True
-        if Queue(SYNC_QUEUE, connection=redis).count == 0:
-            for account_id in sellers:
-                enqueue_sync(account_id, "cron", connection=redis)
-        return False
+    def as_the_cron_until(done: Callable[[], bool], message: str) -> None:
+        # What the cron does every SYNC_INTERVAL: enqueue each account again (once the queue is empty) until
+        # ``done``.
+        def done_or_enqueue() -> bool:
+            if done():
+                return True
+            if Queue(SYNC_QUEUE, connection=redis).count == 0:
+                for account_id in sellers:
+                    enqueue_sync(account_id, "cron", connection=redis)
+            return False
 
-    wait_until(ten_out_or_enqueue, timeout=180, interval=0.5, message="ten feeds to be submitted")
+        wait_until(done_or_enqueue, timeout=180, interval=0.5, message=message)
+
+    as_the_cron_until(lambda: _feeds_out(db) >= 10, "ten feeds to be submitted")
     kill_worker(worker_processes[1])
     start(WORKERS + 2)
     sandbox.processing(delay=0.5)
 
-    # What the cron does every SYNC_INTERVAL: enqueue each account again until everything has settled.
-    def settled_or_enqueue() -> bool:
-        if _settled(db, list(sellers)):
-            return True
-        if Queue(SYNC_QUEUE, connection=redis).count == 0:
-            for account_id in sellers:
-                enqueue_sync(account_id, "cron", connection=redis)
-        return False
-
-    wait_until(settled_or_enqueue, timeout=180, interval=0.5, message="every account's sync to settle")
+    as_the_cron_until(lambda: _settled(db, list(sellers)), "every account's sync to settle")
 
     for account_id, seller_id in sellers.items():
         assert_converged(db, sandbox, Seller(account_id, seller_id), Rules())
